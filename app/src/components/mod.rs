@@ -1,0 +1,4 @@
+//! Pieces shared by several pages.
+
+pub mod empty_state;
+pub mod layout;

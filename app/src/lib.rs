@@ -1,0 +1,65 @@
+//! Tinct's user interface: pages, components and the server functions they call.
+//! Rendered on the server (`ssr`) and hydrated in the browser (`hydrate`).
+
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod context;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use components::layout::{Footer, Header};
+use pages::{AdminPage, GalleryPage, HistoryPage, HomePage, NotFound, UploadPage};
+
+/// The file name (without extension) of the wasm bundle and stylesheet under `/pkg`.
+pub const OUTPUT_NAME: &str = "tinct";
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as hydrated (used by browser tests).
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="tinct" href="/pkg/tinct.css"/>
+        <Title text="Tinct"/>
+        <Router>
+            <Header/>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("upload") view=UploadPage/>
+                    <Route path=path!("gallery") view=GalleryPage/>
+                    <Route path=path!("history") view=HistoryPage/>
+                    <Route path=path!("admin") view=AdminPage/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}

@@ -1,0 +1,95 @@
+//! The start page: what Tinct does, which model is active, and a live status check.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusReport {
+    pub sqlite_version: String,
+    pub jobs_total: i64,
+    pub jobs_queued: i64,
+    pub model_label: String,
+    pub execution_device: String,
+}
+
+/// Reads the database and the engine: proves both answer.
+#[server(endpoint = "system_status")]
+pub async fn system_status() -> Result<StatusReport, ServerFnError> {
+    use crate::context::{internal, server_context};
+    let ctx = server_context()?;
+    let (sqlite_version, jobs_total, jobs_queued): (String, i64, i64) = sqlx::query_as(
+        "SELECT sqlite_version(), COUNT(*), COALESCE(SUM(status = 'queued'), 0) FROM jobs",
+    )
+    .fetch_one(&ctx.db)
+    .await
+    .map_err(|e| internal("the database could not be read", e))?;
+    let model = ctx
+        .engine
+        .model(None)
+        .map_err(|e| internal("the default model is not available", e))?;
+    Ok(StatusReport {
+        sqlite_version,
+        jobs_total,
+        jobs_queued,
+        model_label: model.model.label().to_string(),
+        execution_device: model.execution.device.clone(),
+    })
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let check = ServerAction::<SystemStatus>::new();
+    let pending = check.pending();
+    view! {
+        <section class="hero">
+            <h1>"Give colour back to black-and-white archive photographs"</h1>
+            <p class="lead">
+                "Upload scans, let the colorization model work, compare each result with its original and download the colour versions. "
+                "Originals are never modified, and every result is labelled as an AI-assisted colorization."
+            </p>
+            <div class="hero-actions">
+                <a class="button primary" href="/upload">"Upload scans"</a>
+                <a class="button" href="/gallery">"Open the gallery"</a>
+            </div>
+        </section>
+        <section class="card" aria-labelledby="status-title">
+            <h2 id="status-title">"System status"</h2>
+            <p>"Check that the database and the colorization engine answer."</p>
+            <button
+                class="button"
+                data-testid="check-status"
+                disabled=move || pending.get()
+                on:click=move |_| {
+                    check.dispatch(SystemStatus {});
+                }
+            >
+                {move || if pending.get() { "Checking…" } else { "Check status" }}
+            </button>
+            <div aria-live="polite">
+                {move || {
+                    check
+                        .value()
+                        .get()
+                        .map(|result| match result {
+                            Ok(status) => {
+                                view! {
+                                    <dl class="facts" data-testid="status-result">
+                                        <dt>"Database"</dt>
+                                        <dd>{format!("SQLite {}", status.sqlite_version)}</dd>
+                                        <dt>"Jobs"</dt>
+                                        <dd>{format!("{} in total, {} waiting", status.jobs_total, status.jobs_queued)}</dd>
+                                        <dt>"Model"</dt>
+                                        <dd>{status.model_label}</dd>
+                                        <dt>"Runs on"</dt>
+                                        <dd>{status.execution_device}</dd>
+                                    </dl>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        })
+                }}
+            </div>
+        </section>
+    }
+}

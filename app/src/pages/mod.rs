@@ -1,0 +1,15 @@
+//! One module per page, each with the server functions it calls.
+
+mod admin;
+mod gallery;
+mod history;
+mod home;
+mod not_found;
+mod upload;
+
+pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
+pub use gallery::{list_results, GalleryPage, ListResults};
+pub use history::{list_jobs, HistoryPage, JobRow, ListJobs};
+pub use home::{system_status, HomePage, StatusReport, SystemStatus};
+pub use not_found::NotFound;
+pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};

@@ -1,0 +1,75 @@
+// Starts the built Tinct server on a free loopback port with a fresh data directory, and
+// launches Debian's Chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+export const outputDir = path.join(repoRoot, 'end2end', 'test-results');
+mkdirSync(outputDir, { recursive: true });
+
+export async function startServer() {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tinct-e2e-'));
+  const bin = process.env.TINCT_BIN ?? path.join(repoRoot, 'target', 'debug', 'tinct');
+  const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], {
+    cwd: repoRoot,
+    env: { ...process.env, TINCT_DATA_DIR: dataDir, TINCT_LOG: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let logs = '';
+  child.stderr.on('data', (chunk) => { logs += chunk; });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 120 s:\n${logs}`)), 120_000);
+    child.stdout.on('data', (chunk) => {
+      const match = /running at (http:\/\/\S+?)\/?\s/.exec(String(chunk));
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${logs}`)); });
+  });
+  await waitForHealth(url);
+  return {
+    url,
+    dataDir,
+    logs: () => logs,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForHealth(url) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`${url}/healthz never answered 200`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Opens `url` and waits until the wasm bundle has hydrated the page. */
+export async function openHydrated(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  const response = await page.goto(url);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  return { page, response, errors };
+}

@@ -1,0 +1,110 @@
+//! Reading uploaded or scanned files: format by content, a pixel limit checked before any
+//! pixel is decoded (decompression bombs), EXIF orientation applied.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
+
+use crate::error::{EngineError, Result};
+
+/// 100 megapixels: larger than any flatbed scan at 1200 dpi of an A4 page.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+const SUPPORTED: [ImageFormat; 5] = [
+    ImageFormat::Jpeg,
+    ImageFormat::Png,
+    ImageFormat::Tiff,
+    ImageFormat::WebP,
+    ImageFormat::Bmp,
+];
+
+/// A decoded original, upright, at its full resolution.
+#[derive(Debug, Clone)]
+pub struct SourceImage {
+    pub image: DynamicImage,
+    pub format: ImageFormat,
+}
+
+impl SourceImage {
+    pub fn width(&self) -> u32 {
+        self.image.width()
+    }
+    pub fn height(&self) -> u32 {
+        self.image.height()
+    }
+    /// True for 16-bit (or float) originals, whose results are written as 16-bit PNG.
+    pub fn is_high_depth(&self) -> bool {
+        !matches!(
+            self.image,
+            DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLumaA8(_)
+                | DynamicImage::ImageRgb8(_)
+                | DynamicImage::ImageRgba8(_)
+        )
+    }
+    pub fn has_alpha(&self) -> bool {
+        self.image.color().has_alpha()
+    }
+}
+
+/// The format of a file judged by its first bytes, if it is one Tinct accepts.
+pub fn sniff_format(bytes: &[u8]) -> Option<ImageFormat> {
+    image::guess_format(bytes)
+        .ok()
+        .filter(|format| SUPPORTED.contains(format))
+}
+
+/// Width and height from the header alone, checked against `max_pixels`; no pixel is decoded.
+pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, u32, u32)> {
+    let (format, decoder) = open(bytes, max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, max_pixels)?;
+    Ok((format, width, height))
+}
+
+/// Decodes a whole file held in memory.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<SourceImage> {
+    let (format, mut decoder) = open(bytes, max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, max_pixels)?;
+    // A broken EXIF block must not cost the user the picture: fall back to "as stored".
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    image.apply_orientation(orientation);
+    Ok(SourceImage { image, format })
+}
+
+fn open(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, impl ImageDecoder + use<'_>)> {
+    let format = sniff_format(bytes).ok_or(EngineError::UnsupportedFormat)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    // Room for the largest allowed image at 16-bit RGBA plus the decoder's own buffers.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(map_image_error)?;
+    Ok((format, decoder))
+}
+
+fn check_pixels(width: u32, height: u32, limit: u64) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(EngineError::Empty);
+    }
+    if u64::from(width) * u64::from(height) > limit {
+        return Err(EngineError::TooManyPixels {
+            width,
+            height,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn map_image_error(error: ImageError) -> EngineError {
+    match error {
+        ImageError::Unsupported(e) => EngineError::Corrupt(format!("unsupported variant: {e}")),
+        ImageError::Limits(e) => EngineError::Corrupt(format!("over the memory limit: {e}")),
+        other => EngineError::Corrupt(other.to_string()),
+    }
+}

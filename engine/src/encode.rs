@@ -1,0 +1,58 @@
+//! Writing results: PNG (16-bit when the original was) or JPEG at a chosen quality.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{DynamicImage, ImageEncoder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "format")]
+pub enum OutputFormat {
+    Png,
+    Jpeg { quality: u8 },
+}
+
+impl Default for OutputFormat {
+    fn default() -> Self {
+        OutputFormat::Png
+    }
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "png",
+            OutputFormat::Jpeg { .. } => "jpg",
+        }
+    }
+    pub fn mime(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "image/png",
+            OutputFormat::Jpeg { .. } => "image/jpeg",
+        }
+    }
+}
+
+pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    let failed = |e: image::ImageError| EngineError::Encode(e.to_string());
+    match format {
+        OutputFormat::Png => {
+            // Fast deflate: results are large photos, and level 6 costs seconds per 12 MP image.
+            let encoder = PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+            image.write_with_encoder(encoder).map_err(failed)?;
+        }
+        OutputFormat::Jpeg { quality } => {
+            // JPEG has neither alpha nor 16 bits: the result is flattened to 8-bit RGB.
+            let rgb = image.to_rgb8();
+            JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+                .write_image(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+                .map_err(failed)?;
+        }
+    }
+    Ok(out.into_inner())
+}

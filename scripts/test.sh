@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up, builds (debug) and runs every test: unit, integration and browser tests.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+bash scripts/setup.sh
+bash scripts/build.sh debug
+
+say "Unit and integration tests"
+cargo test --workspace --exclude frontend
+
+say "Browser tests"
+export TINCT_BIN="$CARGO_TARGET_DIR/debug/tinct"
+export TINCT_SITE_ROOT="$CARGO_TARGET_DIR/site-debug"
+node --test --test-concurrency=1 end2end/tests/

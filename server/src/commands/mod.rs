@@ -1,0 +1,26 @@
+//! The subcommands of the `tinct` binary.
+
+mod colorize;
+mod models;
+mod serve;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::{Cli, Command, Common, ModelsCommand};
+use crate::error::CommandError;
+
+pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
+    match &cli.command {
+        Command::Serve(args) => serve::run(&cli.common, args),
+        Command::Colorize(args) => colorize::run(&cli.common, args),
+        Command::Models(ModelsCommand::List) => models::list(&cli.common),
+        Command::Models(ModelsCommand::Import(args)) => models::import(&cli.common, args),
+    }
+}
+
+/// Loads ONNX Runtime and opens the model registry.
+fn engine(common: &Common) -> Result<Arc<engine::Engine>, CommandError> {
+    let runtime = engine::runtime::Runtime::init(common.runtime_options())?;
+    Ok(Arc::new(engine::Engine::new(runtime, common.registry(), common.engine_settings())))
+}

@@ -1,0 +1,80 @@
+//! `tinct serve`: the web application.
+
+use std::process::ExitCode;
+
+use app::context::ServerContext;
+use leptos::config::LeptosOptions;
+
+use crate::config::{Common, ServeArgs};
+use crate::error::CommandError;
+use crate::web::{router, AppState};
+
+pub fn run(common: &Common, args: &ServeArgs) -> Result<ExitCode, CommandError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| CommandError::io("cannot start the async runtime", e))?;
+    runtime.block_on(serve(common, args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
+    std::fs::create_dir_all(&common.data_dir)
+        .map_err(|e| CommandError::io(format!("cannot create the data directory {}", common.data_dir.display()), e))?;
+    let engine = super::engine(common)?;
+    // Load the default model and read the presets now: a broken install fails here, in the
+    // operator's terminal, rather than on the first upload.
+    let loading = engine.clone();
+    let default = tokio::task::spawn_blocking(move || loading.model(None))
+        .await
+        .map_err(|e| CommandError::Invalid(format!("loading the default model crashed: {e}")))??;
+    let presets = engine::presets::load_presets(&common.workflows_dir)?;
+    let db = crate::db::connect(args.database_url.as_deref(), &common.data_dir).await?;
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(args.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(args.bind)
+        .build();
+    let state = AppState {
+        leptos_options,
+        context: ServerContext {
+            db,
+            engine,
+            workflows_dir: common.workflows_dir.clone(),
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| CommandError::io(format!("cannot listen on {}", args.bind), e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CommandError::io("cannot read the listening address", e))?;
+    tracing::info!(
+        model = %default.model.manifest.name,
+        device = %default.execution.device,
+        presets = presets.len(),
+        data_dir = %common.data_dir.display(),
+        "ready"
+    );
+    println!("Tinct is running at http://{address}/");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| CommandError::io("the server stopped", e))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

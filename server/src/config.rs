@@ -1,0 +1,169 @@
+//! Command line and environment: every setting has a flag, an environment variable and a default
+//! that works from a checkout.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use engine::runtime::Device;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tinct",
+    version,
+    about = "Tinct gives colour back to black-and-white archive photographs.",
+    long_about = "Tinct gives colour back to black-and-white archive photographs.\n\n\
+        `tinct serve` runs the web application; `tinct colorize` works on files from the command line; \
+        `tinct models` lists and imports colorization models. Every option can also be set with the \
+        environment variable shown next to it."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web application.
+    Serve(ServeArgs),
+    /// Colorize image files or folders and write the results to a folder.
+    Colorize(ColorizeArgs),
+    /// List or import colorization models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Where Tinct keeps its database, images and imported models.
+    #[arg(long, env = "TINCT_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// The folder of models shipped with Tinct (read-only).
+    #[arg(long, env = "TINCT_MODELS_DIR", default_value = "models", global = true)]
+    pub models_dir: PathBuf,
+    /// The folder of preset workflows (ComfyUI API format).
+    #[arg(long, env = "TINCT_WORKFLOWS_DIR", default_value = "workflows", global = true)]
+    pub workflows_dir: PathBuf,
+    /// The model used when a request names none.
+    #[arg(long, env = "TINCT_DEFAULT_MODEL", default_value = "tinct-mini", global = true)]
+    pub default_model: String,
+    /// The ONNX Runtime library (libonnxruntime.so). Default: ./.local/onnxruntime/libonnxruntime.so.
+    #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
+    pub ort_library: Option<PathBuf>,
+    /// Where inference runs: auto (CUDA if available), cpu, cuda or cuda:N.
+    #[arg(long, env = "TINCT_DEVICE", default_value = "auto", global = true)]
+    pub device: Device,
+    /// CPU threads per inference; 0 uses every core.
+    #[arg(long, env = "TINCT_THREADS", default_value_t = 0, global = true)]
+    pub threads: usize,
+    /// Model sessions (parallel inference workers) per loaded model.
+    #[arg(long, env = "TINCT_WORKERS", default_value_t = 1, global = true)]
+    pub workers: usize,
+    /// Most images of the same input size run together in one batch.
+    #[arg(long, env = "TINCT_MAX_BATCH", default_value_t = 4, global = true)]
+    pub max_batch: usize,
+    /// Largest image accepted, in pixels (width × height).
+    #[arg(long, env = "TINCT_MAX_PIXELS", default_value_t = engine::decode::DEFAULT_MAX_PIXELS, global = true)]
+    pub max_pixels: u64,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
+    #[arg(long, env = "TINCT_LOG", default_value = "info", global = true)]
+    pub log_level: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "TINCT_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Database URL; default: sqlite://DATA_DIR/tinct.db (created on first start).
+    #[arg(long, env = "TINCT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The built site: the hydration bundle and stylesheet live in SITE_ROOT/pkg.
+    #[arg(long, env = "TINCT_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Jpeg,
+}
+
+#[derive(Debug, Args)]
+pub struct ColorizeArgs {
+    /// Image files or folders (folders are searched recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Folder for the results (created if missing).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// A preset from the workflows folder, e.g. portrait or building.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Model input size S (a multiple of 32); overrides the preset's.
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// A registered model (see `tinct models list`); default: the preset's, else the default model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "png")]
+    pub format: Format,
+    /// JPEG quality (1–100).
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Show every registered model and which one is the default.
+    List,
+    /// Check an ONNX export of DDColor (or a compatible model) and register it.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The .onnx file.
+    pub file: PathBuf,
+    /// The name to register it under (letters, digits, - and _), e.g. ddcolor_paper_tiny.
+    #[arg(long)]
+    pub name: String,
+    /// Its default input size S (a multiple of 32); default: the graph's fixed size, else 512.
+    #[arg(long)]
+    pub input_size: Option<u32>,
+    /// A readable name shown in the interface.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// The licence of the weights.
+    #[arg(long)]
+    pub licence: Option<String>,
+    /// Where the weights came from.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+impl Common {
+    pub fn runtime_options(&self) -> engine::runtime::RuntimeOptions {
+        engine::runtime::RuntimeOptions {
+            library: self.ort_library.clone(),
+            device: self.device,
+            intra_threads: self.threads,
+        }
+    }
+
+    pub fn engine_settings(&self) -> engine::EngineSettings {
+        engine::EngineSettings {
+            workers: self.workers,
+            max_batch: self.max_batch,
+            max_pixels: self.max_pixels,
+        }
+    }
+
+    pub fn registry(&self) -> engine::registry::Registry {
+        engine::registry::Registry::new(&self.models_dir, self.data_dir.join("models"), &self.default_model)
+    }
+}

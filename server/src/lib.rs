@@ -1,0 +1,8 @@
+//! Tinct's server: configuration, database, HTTP routes and the command line.
+
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod logging;
+pub mod web;

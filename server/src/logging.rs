@@ -1,0 +1,12 @@
+//! Structured logs on stderr, filtered by `--log-level` / `TINCT_LOG`.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init(level: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second init (tests calling into the binary's code) is harmless: keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

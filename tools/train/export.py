@@ -1,0 +1,104 @@
+"""Export a Tinct-mini checkpoint to the DDColor-compatible ONNX contract and verify it.
+
+  python export.py --ckpt checkpoints/last.pt --out ../../models/tinct-mini.onnx
+  python export.py --ckpt checkpoints/last.pt --tune      # pick the temperature on the held-out tune split
+
+Graph: input "input" float32 [N,3,S,S] (grey sRGB in [0,1]) -> output "output" float32 [N,2,S,S]
+(Lab a, b). Normalisation, softmax with temperature (annealed mean) and the expectation over
+the ab bin centres are all inside the graph. N and S are dynamic (S a multiple of 32).
+"""
+import argparse
+import hashlib
+import os
+import sys
+
+import numpy as np
+import torch
+
+from common import HERE, ExportWrapper, build_net, load_stats
+
+
+def load_model(ckpt_path, temperature, use_ema=True):
+    stats = load_stats()
+    net = build_net(stats)
+    ck = torch.load(ckpt_path, map_location="cpu")
+    net.load_state_dict(ck["ema" if use_ema else "net"])
+    net.eval()
+    model = ExportWrapper(net, np.array(stats["centers"], dtype=np.float32), temperature).eval()
+    return model, ck
+
+
+def torch_predict(model):
+    def f(x):
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+    return f
+
+
+def main():
+    root = os.path.normpath(os.path.join(HERE, "..", ".."))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=os.path.join(HERE, "checkpoints", "last.pt"))
+    ap.add_argument("--out", default=os.path.join(root, "models", "tinct-mini.onnx"))
+    ap.add_argument("--temperature", type=float, default=0.38)
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--no-ema", action="store_true")
+    ap.add_argument("--tune", action="store_true", help="report tune-split metrics for several temperatures")
+    ap.add_argument("--data", default="/work/shared/data/train")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+
+    if args.tune:
+        from evaluate import run_eval
+        stats = load_stats()
+        files = [os.path.join(args.data, f) for f in stats["tune_files"]]
+        for t in (0.3, 0.38, 0.5, 0.65, 0.8, 1.0):
+            model, ck = load_model(args.ckpt, t, not args.no_ema)
+            s, _, _ = run_eval(files, torch_predict(model), 256, stats["mean_ab"])
+            print(f"T={t:.2f}  ab-PSNR {s['model'][0]:.2f} (mean-ab {s['mean_ab'][0]:.2f}, grey {s['grey'][0]:.2f})"
+                  f"  colourfulness {s['model'][2]:.1f} (gt {s['original'][2]:.1f})", flush=True)
+        return
+
+    model, ck = load_model(args.ckpt, args.temperature, not args.no_ema)
+    print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min; T={args.temperature}")
+    nparams = sum(p.numel() for p in model.net.parameters())
+    print(f"parameters: {nparams}")
+    dummy = torch.rand(1, 3, 256, 256)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    tmp = args.out + ".tmp"
+    torch.onnx.export(
+        model, (dummy,), tmp, input_names=["input"], output_names=["output"],
+        dynamic_axes={"input": {0: "N", 2: "S", 3: "S"}, "output": {0: "N", 2: "S", 3: "S"}},
+        opset_version=args.opset, do_constant_folding=True, dynamo=False,
+    )
+    import onnx
+    m = onnx.load(tmp)
+    onnx.checker.check_model(m)
+    ops = sorted({n.op_type for n in m.graph.node})
+    print(f"opset {m.opset_import[0].version}; ops: {', '.join(ops)}")
+
+    import onnxruntime as ort
+    sess = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+    i0, o0 = sess.get_inputs()[0], sess.get_outputs()[0]
+    print(f"input {i0.name} {i0.type} {i0.shape}; output {o0.name} {o0.type} {o0.shape}")
+    assert i0.name == "input" and o0.name == "output"
+    ok = True
+    for n, s in ((1, 64), (1, 256), (1, 512), (2, 256), (2, 96)):
+        x = torch.rand(n, 1, s, s).expand(n, 3, s, s).contiguous()
+        y = sess.run(["output"], {"input": x.numpy()})[0]
+        with torch.no_grad():
+            yt = model(x).numpy()
+        err = float(np.abs(y - yt).max())
+        good = y.shape == (n, 2, s, s) and y.dtype == np.float32 and err < 1e-2
+        ok &= good
+        print(f"  ort N={n} S={s}: output {y.shape} {y.dtype}, a in [{y[:, 0].min():.1f},{y[:, 0].max():.1f}] "
+              f"b in [{y[:, 1].min():.1f},{y[:, 1].max():.1f}], max|ort-torch|={err:.2e} {'OK' if good else 'FAIL'}")
+    if not ok:
+        sys.exit("verification failed")
+    os.replace(tmp, args.out)
+    data = open(args.out, "rb").read()
+    print(f"wrote {args.out}: {len(data) / 1e6:.2f} MB, sha256 {hashlib.sha256(data).hexdigest()}")
+
+
+if __name__ == "__main__":
+    main()
