@@ -65,6 +65,9 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, u32, u32)> {
 /// Decodes a whole file held in memory.
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<SourceImage> {
     let (format, mut decoder) = open(bytes, max_pixels)?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(EngineError::Corrupt("the JPEG file is truncated".into()));
+    }
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, max_pixels)?;
     // A broken EXIF block must not cost the user the picture: fall back to "as stored".
@@ -85,6 +88,16 @@ fn open(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, impl ImageDecoder
     reader.limits(limits);
     let decoder = reader.into_decoder().map_err(map_image_error)?;
     Ok((format, decoder))
+}
+
+/// The JPEG decoder quietly fills a cut-off file with grey; a complete file has an end-of-image
+/// marker after its last start-of-scan (byte stuffing keeps FF D9 out of the scan data).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
+    match (last(0xDA), last(0xD9)) {
+        (Some(scan), Some(end)) => end > scan,
+        _ => false,
+    }
 }
 
 fn check_pixels(width: u32, height: u32, limit: u64) -> Result<()> {

@@ -120,7 +120,7 @@ impl LoadedModel {
 }
 
 /// One colorized image and where it came from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Colorized {
     pub bytes: Vec<u8>,
     pub format: OutputFormat,
@@ -131,6 +131,20 @@ pub struct Colorized {
     pub input_size: u32,
     pub execution: ExecutionInfo,
     pub timings: Timings,
+}
+
+impl std::fmt::Debug for Colorized {
+    // The encoded bytes would drown everything else: show their length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Colorized")
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("format", &self.format)
+            .field("size", &format_args!("{}×{}", self.width, self.height))
+            .field("model", &self.model_name)
+            .field("input_size", &self.input_size)
+            .field("execution", &self.execution.provider)
+            .finish()
+    }
 }
 
 /// Where the time of one image went.

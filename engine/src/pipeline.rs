@@ -111,10 +111,9 @@ pub fn finish(prepared: Prepared, ab: &[f32]) -> Result<DynamicImage> {
         high_depth,
         ..
     } = prepared;
-    let ab = resize_ab(ab, s, s, width, height)?;
+    let (a, b) = resize_ab(ab, s, s, width, height)?;
     let rgb_at = |i: usize| {
-        let [a, b] = ab[i].0;
-        lab_to_linear_rgb(lightness[i], a.clamp(-128.0, 127.0), b.clamp(-128.0, 127.0))
+        lab_to_linear_rgb(lightness[i], a[i].clamp(-128.0, 127.0), b[i].clamp(-128.0, 127.0))
             .map(encode_linear)
     };
     let image = match (high_depth, alpha) {

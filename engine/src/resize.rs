@@ -2,7 +2,7 @@
 //! (the same filter as Pillow's `resize(..., BILINEAR)` that the reference pipeline uses).
 
 use fast_image_resize::images::{TypedImage, TypedImageRef};
-use fast_image_resize::pixels::{F32x2, F32};
+use fast_image_resize::pixels::F32;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::error::{EngineError, Result};
@@ -26,18 +26,15 @@ pub fn resize_plane(src: &[f32], width: u32, height: u32, dst_w: u32, dst_h: u32
     Ok(dst.pixels().iter().map(|p| p.0).collect())
 }
 
-/// Resizes two planar channels (a and b, each `width*height`) together; returns them interleaved.
-pub fn resize_ab(ab: &[f32], width: u32, height: u32, dst_w: u32, dst_h: u32) -> Result<Vec<F32x2>> {
-    let n = (width * height) as usize;
-    let (a, b) = ab.split_at(n);
-    let pixels: Vec<F32x2> = a.iter().zip(b).map(|(&a, &b)| F32x2::new([a, b])).collect();
-    let src = TypedImageRef::new(width, height, &pixels).map_err(resize_error)?;
-    let mut dst = TypedImage::<F32x2>::new(dst_w, dst_h);
-    Resizer::new()
-        .resize_typed(&src, &mut dst, &options())
-        .map_err(resize_error)?;
-    match dst.pixels().len() {
-        len if len == (dst_w * dst_h) as usize => Ok(dst.pixels().to_vec()),
-        _ => Err(resize_error("unexpected output size")),
-    }
+/// Resizes the model's two planar channels (a then b, each `width*height`), in parallel.
+///
+/// Each plane goes through the single-channel path: `fast_image_resize` 5.5's two-channel float
+/// kernel returned wrong values for some pixels of the first channel.
+pub fn resize_ab(ab: &[f32], width: u32, height: u32, dst_w: u32, dst_h: u32) -> Result<(Vec<f32>, Vec<f32>)> {
+    let (a, b) = ab.split_at((width * height) as usize);
+    let (a, b) = rayon::join(
+        || resize_plane(a, width, height, dst_w, dst_h),
+        || resize_plane(b, width, height, dst_w, dst_h),
+    );
+    Ok((a?, b?))
 }
