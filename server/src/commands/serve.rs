@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use app::context::ServerContext;
-use leptos::config::LeptosOptions;
 
 use crate::config::{Common, ServeArgs};
 use crate::error::CommandError;
-use crate::web::{router, AppState};
+use crate::web::{leptos_options, router, AppState};
 
 pub fn run(common: &Common, args: &ServeArgs) -> Result<ExitCode, CommandError> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| CommandError::io("cannot start the async runtime", e))?;
@@ -28,14 +27,8 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     let presets = engine::presets::load_presets(&common.workflows_dir)?;
     let db = crate::db::connect(args.database_url.as_deref(), &common.data_dir).await?;
 
-    let leptos_options = LeptosOptions::builder()
-        .output_name(app::OUTPUT_NAME)
-        .site_root(args.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(args.bind)
-        .build();
     let state = AppState {
-        leptos_options,
+        leptos_options: leptos_options(&args.site_root, args.bind),
         context: ServerContext {
             db,
             engine,

@@ -28,6 +28,16 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Leptos settings for a site whose bundle lives in `site_root/pkg`.
+pub fn leptos_options(site_root: &std::path::Path, address: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(address)
+        .build()
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
