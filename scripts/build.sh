@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the browser bundle (wasm + CSS) and the server. Usage: build.sh [debug|release]
+# Builds Tinct. Usage: build.sh [debug|release] [site|server|all]
+#   site:   the browser bundle (wasm + JS glue + CSS) into $CARGO_TARGET_DIR/site-<profile>/pkg
+#   server: the `tinct` binary
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 profile="${1:-debug}"
+what="${2:-all}"
 site="$CARGO_TARGET_DIR/site-$profile"
 if [ "$profile" = release ]; then
   wasm_flags=(--profile wasm-release); wasm_dir=wasm-release; server_flags=(--release)
@@ -9,12 +12,15 @@ else
   wasm_flags=(); wasm_dir=debug; server_flags=()
 fi
 
-say "Building the browser bundle ($profile)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
-mkdir -p "$site/pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name tinct \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
-cp style/tinct.css "$site/pkg/tinct.css"
-
-say "Building the server ($profile)"
-cargo build -p server "${server_flags[@]}"
+if [ "$what" != server ]; then
+  say "Building the browser bundle ($profile)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
+  mkdir -p "$site/pkg"
+  wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name tinct \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+  cp style/tinct.css "$site/pkg/tinct.css"
+fi
+if [ "$what" != site ]; then
+  say "Building the server ($profile)"
+  cargo build -p server "${server_flags[@]}"
+fi

@@ -2,8 +2,9 @@
 # Sets up, builds (debug) and runs every test: unit, integration and browser tests.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash scripts/setup.sh
-bash scripts/build.sh debug
+bash scripts/build.sh debug site
 
+# `cargo test` also builds target/debug/tinct (with the same features), which the browser tests run.
 say "Unit and integration tests"
 cargo test --workspace --exclude frontend
 
