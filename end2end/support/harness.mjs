@@ -15,7 +15,12 @@ export async function startServer() {
   const bin = process.env.TINCT_BIN ?? path.join(repoRoot, 'target', 'debug', 'tinct');
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], {
     cwd: repoRoot,
-    env: { ...process.env, TINCT_DATA_DIR: dataDir, TINCT_LOG: 'info' },
+    env: {
+      TINCT_SITE_ROOT: path.join(repoRoot, 'target', 'site-debug'),
+      ...process.env,
+      TINCT_DATA_DIR: dataDir,
+      TINCT_LOG: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let logs = '';
