@@ -74,9 +74,10 @@ pub fn srgb_to_lab(rgb: [f32; 3]) -> [f32; 3] {
 /// Lab → linear RGB, clamped to [0,1] (colours outside the sRGB gamut are clipped).
 #[inline]
 pub fn lab_to_linear_rgb(l: f32, a: f32, b: f32) -> [f32; 3] {
-    let fy = (l + 16.0) / 116.0;
-    let fx = fy + a / 500.0;
-    let fz = fy - b / 200.0;
+    // Multiplications by the reciprocals: this runs once per output pixel.
+    let fy = (l + 16.0) * (1.0 / 116.0);
+    let fx = fy + a * (1.0 / 500.0);
+    let fz = fy - b * (1.0 / 200.0);
     let x = WHITE_X * lab_f_inv(fx);
     let y = lab_f_inv(fy);
     let z = WHITE_Z * lab_f_inv(fz);
@@ -108,6 +109,48 @@ pub fn encode_linear(l: f32) -> f32 {
     table[i] + (table[i + 1] - table[i]) * frac
 }
 
+const ENCODE_U8_STEPS: f32 = 65535.0;
+
+/// The 8-bit sRGB code of every linear value in steps of 1/65535 (finer than one 8-bit level
+/// even in the steep dark end of the curve).
+pub fn encode_table_u8() -> &'static [u8] {
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=ENCODE_U8_STEPS as u32)
+            .map(|i| (linear_to_srgb(i as f32 / ENCODE_U8_STEPS) * 255.0 + 0.5) as u8)
+            .collect()
+    })
+}
+
+/// Linear light in [0,1] → 8-bit sRGB through [`encode_table_u8`].
+#[inline]
+pub fn encode_linear_u8(table: &[u8], l: f32) -> u8 {
+    table
+        .get((l * ENCODE_U8_STEPS + 0.5) as usize)
+        .copied()
+        .unwrap_or(u8::MAX)
+}
+
+/// Lab lightness of every 8-bit grey code.
+pub fn lightness_table_u8() -> &'static [f32; 256] {
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let linear = decode_table_u8();
+        std::array::from_fn(|i| lightness_from_luminance(linear[i]))
+    })
+}
+
+/// Lab lightness of every 16-bit grey code.
+pub fn lightness_table_u16() -> &'static [f32] {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        decode_table_u16()
+            .iter()
+            .map(|&y| lightness_from_luminance(y))
+            .collect()
+    })
+}
+
 /// Linear-light values of every 8-bit sRGB code.
 pub fn decode_table_u8() -> &'static [f32; 256] {
     static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
@@ -137,11 +180,20 @@ mod tests {
 
     #[test]
     fn lab_round_trip_is_close() {
-        for rgb in [[0.2, 0.5, 0.8], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.01, 0.02, 0.9]] {
+        for rgb in [
+            [0.2, 0.5, 0.8],
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0],
+            [0.01, 0.02, 0.9],
+        ] {
             let [l, a, b] = srgb_to_lab(rgb);
             let lin = lab_to_linear_rgb(l, a, b);
             for c in 0..3 {
-                assert!((encode_linear(lin[c]) - rgb[c]).abs() < 1e-3, "{rgb:?} channel {c}");
+                assert!(
+                    (encode_linear(lin[c]) - rgb[c]).abs() < 1e-3,
+                    "{rgb:?} channel {c}"
+                );
             }
         }
     }
@@ -162,10 +214,26 @@ mod tests {
     }
 
     #[test]
+    fn eight_bit_encode_is_within_rounding_of_the_exact_curve() {
+        let table = encode_table_u8();
+        for i in 0..=10_000 {
+            let l = i as f32 / 10_000.0;
+            let exact = linear_to_srgb(l) * 255.0;
+            assert!(
+                (f32::from(encode_linear_u8(table, l)) - exact).abs() <= 0.55,
+                "at {l}"
+            );
+        }
+    }
+
+    #[test]
     fn fast_encode_matches_exact_curve() {
         for i in 0..=1000 {
             let l = i as f32 / 1000.0;
-            assert!((encode_linear(l) - linear_to_srgb(l)).abs() < 4e-6, "at {l}");
+            assert!(
+                (encode_linear(l) - linear_to_srgb(l)).abs() < 4e-6,
+                "at {l}"
+            );
         }
     }
 }

@@ -43,14 +43,20 @@ pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>> {
     match format {
         OutputFormat::Png => {
             // Fast deflate: results are large photos, and level 6 costs seconds per 12 MP image.
-            let encoder = PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+            let encoder =
+                PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
             image.write_with_encoder(encoder).map_err(failed)?;
         }
         OutputFormat::Jpeg { quality } => {
             // JPEG has neither alpha nor 16 bits: the result is flattened to 8-bit RGB.
             let rgb = image.to_rgb8();
             JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-                .write_image(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+                .write_image(
+                    rgb.as_raw(),
+                    rgb.width(),
+                    rgb.height(),
+                    image::ExtendedColorType::Rgb8,
+                )
                 .map_err(failed)?;
         }
     }

@@ -45,9 +45,15 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     /// Loads `workers` sessions of a registered model after checking its checksum.
-    pub fn load(runtime: &Runtime, model: RegisteredModel, settings: &EngineSettings) -> Result<Self> {
+    pub fn load(
+        runtime: &Runtime,
+        model: RegisteredModel,
+        settings: &EngineSettings,
+    ) -> Result<Self> {
         if sha256_file(&model.path)? != model.manifest.sha256 {
-            return Err(EngineError::ChecksumMismatch { path: model.path.clone() });
+            return Err(EngineError::ChecksumMismatch {
+                path: model.path.clone(),
+            });
         }
         let mut sessions: Vec<Arc<dyn Inference>> = Vec::new();
         let mut execution = None;
@@ -94,7 +100,13 @@ impl LoadedModel {
     }
 
     /// Colorizes one encoded image file.
-    pub fn colorize(&self, bytes: &[u8], size: Option<u32>, format: OutputFormat, max_pixels: u64) -> Result<Colorized> {
+    pub fn colorize(
+        &self,
+        bytes: &[u8],
+        size: Option<u32>,
+        format: OutputFormat,
+        max_pixels: u64,
+    ) -> Result<Colorized> {
         let size = self.input_size(size)?;
         let mut timings = Timings::default();
         let source = timed(&mut timings.decode, || decode(bytes, max_pixels))?;
@@ -219,7 +231,11 @@ impl Engine {
             return Ok(model.clone());
         }
         let registered = self.registry.get(name)?;
-        let model = Arc::new(LoadedModel::load(&self.runtime, registered, &self.settings)?);
+        let model = Arc::new(LoadedModel::load(
+            &self.runtime,
+            registered,
+            &self.settings,
+        )?);
         loaded.insert(name.to_string(), model.clone());
         Ok(model)
     }
@@ -233,12 +249,17 @@ impl Engine {
     }
 
     pub fn colorize(&self, bytes: &[u8], request: &ColorizeRequest) -> Result<Colorized> {
-        self.model(request.model.as_deref())?
-            .colorize(bytes, request.size, request.format, self.settings.max_pixels)
+        self.model(request.model.as_deref())?.colorize(
+            bytes,
+            request.size,
+            request.format,
+            self.settings.max_pixels,
+        )
     }
 
     pub fn colorize_file(&self, path: &Path, request: &ColorizeRequest) -> Result<Colorized> {
-        let bytes = std::fs::read(path).map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
         self.colorize(&bytes, request)
     }
 }

@@ -15,7 +15,11 @@ pub enum EngineError {
     #[error("input size {0} is not allowed: it must be a multiple of 32 between 32 and 2048")]
     InvalidInputSize(u32),
     #[error("model '{model}' only accepts input size {fixed}, not {requested}")]
-    FixedInputSize { model: String, fixed: u32, requested: u32 },
+    FixedInputSize {
+        model: String,
+        fixed: u32,
+        requested: u32,
+    },
     #[error("the ONNX Runtime library could not be loaded from {path}: {reason}")]
     RuntimeLibrary { path: PathBuf, reason: String },
     #[error("the CUDA execution provider could not be used: {0}")]

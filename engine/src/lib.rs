@@ -18,6 +18,6 @@ pub mod registry;
 pub mod resize;
 pub mod runtime;
 
-pub use engine::{Colorized, ColorizeRequest, Engine, EngineSettings, LoadedModel, Timings};
+pub use engine::{ColorizeRequest, Colorized, Engine, EngineSettings, LoadedModel, Timings};
 pub use error::{EngineError, Result};
 pub use pipeline::InputSize;

@@ -65,7 +65,9 @@ impl Inference for OnnxModel {
             .session
             .lock()
             .map_err(|_| EngineError::Inference("an earlier run crashed this session".into()))?;
-        let outputs = session.run(ort::inputs![INPUT_NAME => tensor]).map_err(failed)?;
+        let outputs = session
+            .run(ort::inputs![INPUT_NAME => tensor])
+            .map_err(failed)?;
         let value = outputs
             .get(OUTPUT_NAME)
             .ok_or_else(|| EngineError::Inference("the model produced no 'output'".into()))?;
@@ -91,7 +93,11 @@ fn tensor_dims(value: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
 
 fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
     let names = |outlets: &[ort::value::Outlet]| {
-        outlets.iter().map(|o| o.name().to_string()).collect::<Vec<_>>().join(", ")
+        outlets
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let [input] = session.inputs() else {
         return Err(format!(
@@ -100,7 +106,10 @@ fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
         ));
     };
     if input.name() != INPUT_NAME {
-        return Err(format!("its input is named '{}', expected '{INPUT_NAME}'", input.name()));
+        return Err(format!(
+            "its input is named '{}', expected '{INPUT_NAME}'",
+            input.name()
+        ));
     }
     let Some(output) = session.outputs().iter().find(|o| o.name() == OUTPUT_NAME) else {
         return Err(format!(
@@ -113,11 +122,12 @@ fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
     let (out_type, out_dims) =
         tensor_dims(output.dtype()).ok_or("its output is not a tensor".to_string())?;
     if in_type != TensorElementType::Float32 || out_type != TensorElementType::Float32 {
-        return Err(format!("input and output must be float32, found {in_type:?} → {out_type:?}"));
+        return Err(format!(
+            "input and output must be float32, found {in_type:?} → {out_type:?}"
+        ));
     }
-    let matches = |dims: &[i64], channels: i64| {
-        dims.len() == 4 && (dims[1] == channels || dims[1] == -1)
-    };
+    let matches =
+        |dims: &[i64], channels: i64| dims.len() == 4 && (dims[1] == channels || dims[1] == -1);
     if !matches(&in_dims, 3) {
         return Err(format!("input shape {in_dims:?} is not [N,3,S,S]"));
     }
@@ -127,7 +137,11 @@ fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
     let fixed_size = match (in_dims[2], in_dims[3]) {
         (-1, -1) => None,
         (h, w) if h == w && h > 0 && h % 32 == 0 => Some(h as u32),
-        (h, w) => return Err(format!("input size {h}×{w} is not square S×S with S a multiple of 32")),
+        (h, w) => {
+            return Err(format!(
+                "input size {h}×{w} is not square S×S with S a multiple of 32"
+            ))
+        }
     };
     let fixed_batch = (in_dims[0] > 0).then_some(in_dims[0] as usize);
     Ok(Contract {

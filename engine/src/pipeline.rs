@@ -8,8 +8,9 @@ use image::{DynamicImage, ImageBuffer, LumaA, Rgba};
 use rayon::prelude::*;
 
 use crate::color::{
-    decode_table_u16, decode_table_u8, encode_linear, grey_for_lightness, lab_to_linear_rgb,
-    lightness_from_luminance, luminance, srgb_to_linear,
+    decode_table_u16, decode_table_u8, encode_linear, encode_linear_u8, encode_table_u8,
+    grey_for_lightness, lab_to_linear_rgb, lightness_from_luminance, lightness_table_u16,
+    lightness_table_u8, luminance, srgb_to_linear,
 };
 use crate::decode::SourceImage;
 use crate::error::{EngineError, Result};
@@ -112,35 +113,47 @@ pub fn finish(prepared: Prepared, ab: &[f32]) -> Result<DynamicImage> {
         ..
     } = prepared;
     let (a, b) = resize_ab(ab, s, s, width, height)?;
-    let rgb_at = |i: usize| {
-        lab_to_linear_rgb(lightness[i], a[i].clamp(-128.0, 127.0), b[i].clamp(-128.0, 127.0))
-            .map(encode_linear)
+    let linear_at = |i: usize| {
+        lab_to_linear_rgb(
+            lightness[i],
+            a[i].clamp(-128.0, 127.0),
+            b[i].clamp(-128.0, 127.0),
+        )
     };
+    let t8 = encode_table_u8();
+    let rgb8_at = |i: usize| linear_at(i).map(|v| encode_linear_u8(t8, v));
+    let rgb16_at = |i: usize| linear_at(i).map(|v| to_u16(encode_linear(v)));
     let image = match (high_depth, alpha) {
-        (false, Alpha::None) => DynamicImage::ImageRgb8(build(width, height, 3, |i, px: &mut [u8]| {
-            px.copy_from_slice(&rgb_at(i).map(to_u8));
-        })?),
-        (false, Alpha::Eight(alpha)) => DynamicImage::ImageRgba8(build(width, height, 4, |i, px: &mut [u8]| {
-            let [r, g, b] = rgb_at(i).map(to_u8);
-            px.copy_from_slice(&[r, g, b, alpha[i]]);
-        })?),
-        (_, Alpha::Sixteen(alpha)) => DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
-            let [r, g, b] = rgb_at(i).map(to_u16);
-            px.copy_from_slice(&[r, g, b, alpha[i]]);
-        })?),
-        (true, Alpha::Eight(alpha)) => DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
-            let [r, g, b] = rgb_at(i).map(to_u16);
-            px.copy_from_slice(&[r, g, b, u16::from(alpha[i]) * 257]);
-        })?),
-        (true, Alpha::None) => DynamicImage::ImageRgb16(build(width, height, 3, |i, px: &mut [u16]| {
-            px.copy_from_slice(&rgb_at(i).map(to_u16));
-        })?),
+        (false, Alpha::None) => {
+            DynamicImage::ImageRgb8(build(width, height, 3, |i, px: &mut [u8]| {
+                px.copy_from_slice(&rgb8_at(i));
+            })?)
+        }
+        (false, Alpha::Eight(alpha)) => {
+            DynamicImage::ImageRgba8(build(width, height, 4, |i, px: &mut [u8]| {
+                let [r, g, b] = rgb8_at(i);
+                px.copy_from_slice(&[r, g, b, alpha[i]]);
+            })?)
+        }
+        (_, Alpha::Sixteen(alpha)) => {
+            DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
+                let [r, g, b] = rgb16_at(i);
+                px.copy_from_slice(&[r, g, b, alpha[i]]);
+            })?)
+        }
+        (true, Alpha::Eight(alpha)) => {
+            DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
+                let [r, g, b] = rgb16_at(i);
+                px.copy_from_slice(&[r, g, b, u16::from(alpha[i]) * 257]);
+            })?)
+        }
+        (true, Alpha::None) => {
+            DynamicImage::ImageRgb16(build(width, height, 3, |i, px: &mut [u16]| {
+                px.copy_from_slice(&rgb16_at(i));
+            })?)
+        }
     };
     Ok(image)
-}
-
-fn to_u8(v: f32) -> u8 {
-    (v * 255.0 + 0.5) as u8
 }
 
 fn to_u16(v: f32) -> u16 {
@@ -175,18 +188,25 @@ where
 fn lightness_of(image: &DynamicImage) -> Vec<f32> {
     let t8 = decode_table_u8();
     match image {
-        DynamicImage::ImageLuma8(buf) => per_pixel(buf.as_raw(), 1, |p| grey(t8[p[0] as usize])),
-        DynamicImage::ImageLumaA8(buf) => per_pixel(buf.as_raw(), 2, |p| grey(t8[p[0] as usize])),
-        DynamicImage::ImageRgb8(buf) => per_pixel(buf.as_raw(), 3, |p| rgb(p, |v| t8[v as usize])),
-        DynamicImage::ImageRgba8(buf) => per_pixel(buf.as_raw(), 4, |p| rgb(p, |v| t8[v as usize])),
+        // Grey scans, the usual case, need one table lookup per pixel.
+        DynamicImage::ImageLuma8(buf) => {
+            let l8 = lightness_table_u8();
+            per_pixel(buf.as_raw(), 1, |p| l8[p[0] as usize])
+        }
+        DynamicImage::ImageLumaA8(buf) => {
+            let l8 = lightness_table_u8();
+            per_pixel(buf.as_raw(), 2, |p| l8[p[0] as usize])
+        }
         DynamicImage::ImageLuma16(buf) => {
-            let t16 = decode_table_u16();
-            per_pixel(buf.as_raw(), 1, |p| grey(t16[p[0] as usize]))
+            let l16 = lightness_table_u16();
+            per_pixel(buf.as_raw(), 1, |p| l16[p[0] as usize])
         }
         DynamicImage::ImageLumaA16(buf) => {
-            let t16 = decode_table_u16();
-            per_pixel(buf.as_raw(), 2, |p| grey(t16[p[0] as usize]))
+            let l16 = lightness_table_u16();
+            per_pixel(buf.as_raw(), 2, |p| l16[p[0] as usize])
         }
+        DynamicImage::ImageRgb8(buf) => per_pixel(buf.as_raw(), 3, |p| rgb(p, |v| t8[v as usize])),
+        DynamicImage::ImageRgba8(buf) => per_pixel(buf.as_raw(), 4, |p| rgb(p, |v| t8[v as usize])),
         DynamicImage::ImageRgb16(buf) => {
             let t16 = decode_table_u16();
             per_pixel(buf.as_raw(), 3, |p| rgb(p, |v| t16[v as usize]))
@@ -197,32 +217,44 @@ fn lightness_of(image: &DynamicImage) -> Vec<f32> {
         }
         other => {
             let rgb32 = other.to_rgb32f();
-            per_pixel(rgb32.as_raw(), 3, |p| rgb(p, |v| srgb_to_linear(v.clamp(0.0, 1.0))))
+            per_pixel(rgb32.as_raw(), 3, |p| {
+                rgb(p, |v| srgb_to_linear(v.clamp(0.0, 1.0)))
+            })
         }
     }
-}
-
-fn grey(linear: f32) -> f32 {
-    lightness_from_luminance(linear)
 }
 
 fn rgb<T: Copy>(p: &[T], linear: impl Fn(T) -> f32) -> f32 {
     lightness_from_luminance(luminance(linear(p[0]), linear(p[1]), linear(p[2])))
 }
 
-fn per_pixel<T: Sync>(raw: &[T], channels: usize, f: impl Fn(&[T]) -> f32 + Sync + Send) -> Vec<f32> {
+fn per_pixel<T: Sync>(
+    raw: &[T],
+    channels: usize,
+    f: impl Fn(&[T]) -> f32 + Sync + Send,
+) -> Vec<f32> {
     raw.par_chunks_exact(channels).map(f).collect()
 }
 
 fn alpha_of(image: &DynamicImage) -> Alpha {
     match image {
-        DynamicImage::ImageLumaA8(buf) => Alpha::Eight(buf.pixels().map(|LumaA([_, a])| *a).collect()),
-        DynamicImage::ImageRgba8(buf) => Alpha::Eight(buf.pixels().map(|Rgba([.., a])| *a).collect()),
-        DynamicImage::ImageLumaA16(buf) => Alpha::Sixteen(buf.pixels().map(|LumaA([_, a])| *a).collect()),
-        DynamicImage::ImageRgba16(buf) => Alpha::Sixteen(buf.pixels().map(|Rgba([.., a])| *a).collect()),
-        DynamicImage::ImageRgba32F(buf) => {
-            Alpha::Sixteen(buf.pixels().map(|Rgba([.., a])| to_u16(a.clamp(0.0, 1.0))).collect())
+        DynamicImage::ImageLumaA8(buf) => {
+            Alpha::Eight(buf.pixels().map(|LumaA([_, a])| *a).collect())
         }
+        DynamicImage::ImageRgba8(buf) => {
+            Alpha::Eight(buf.pixels().map(|Rgba([.., a])| *a).collect())
+        }
+        DynamicImage::ImageLumaA16(buf) => {
+            Alpha::Sixteen(buf.pixels().map(|LumaA([_, a])| *a).collect())
+        }
+        DynamicImage::ImageRgba16(buf) => {
+            Alpha::Sixteen(buf.pixels().map(|Rgba([.., a])| *a).collect())
+        }
+        DynamicImage::ImageRgba32F(buf) => Alpha::Sixteen(
+            buf.pixels()
+                .map(|Rgba([.., a])| to_u16(a.clamp(0.0, 1.0)))
+                .collect(),
+        ),
         _ => Alpha::None,
     }
 }

@@ -74,7 +74,11 @@ impl InferencePool {
     /// Queues one image's input; the receiver yields its `[2, S, S]` output.
     pub fn submit(&self, size: InputSize, input: Vec<f32>) -> Result<Receiver<Reply>> {
         let (reply, receiver) = mpsc::sync_channel(1);
-        let mut queue = self.shared.queue.lock().map_err(|_| EngineError::PoolClosed)?;
+        let mut queue = self
+            .shared
+            .queue
+            .lock()
+            .map_err(|_| EngineError::PoolClosed)?;
         if queue.closed || self.workers.is_empty() {
             return Err(EngineError::PoolClosed);
         }
@@ -107,14 +111,18 @@ impl Drop for InferencePool {
 fn work(shared: &Shared, model: &dyn Inference, max_batch: usize, exact_batch: bool) {
     loop {
         let batch = {
-            let Ok(mut queue) = shared.queue.lock() else { return };
+            let Ok(mut queue) = shared.queue.lock() else {
+                return;
+            };
             while queue.pending.is_empty() && !queue.closed {
                 queue = match shared.wake.wait(queue) {
                     Ok(q) => q,
                     Err(_) => return,
                 };
             }
-            let Some(first) = queue.pending.pop_front() else { return };
+            let Some(first) = queue.pending.pop_front() else {
+                return;
+            };
             let mut batch = vec![first];
             // Same-size requests already waiting join this run (a fixed-batch graph takes one).
             let take = if exact_batch { 0 } else { max_batch - 1 };
@@ -153,7 +161,9 @@ fn run_batch(model: &dyn Inference, batch: Vec<Request>) {
         Err(e) => {
             let message = e.to_string();
             for request in &batch {
-                let _ = request.reply.send(Err(EngineError::Inference(message.clone())));
+                let _ = request
+                    .reply
+                    .send(Err(EngineError::Inference(message.clone())));
             }
         }
     }

@@ -33,7 +33,8 @@ impl Preset {
 
 /// Every preset in `dir`, sorted by name; a broken file is an error naming the file.
 pub fn load_presets(dir: &Path) -> Result<Vec<Preset>> {
-    let entries = fs::read_dir(dir).map_err(|e| EngineError::io(format!("cannot list presets in {}", dir.display()), e))?;
+    let entries = fs::read_dir(dir)
+        .map_err(|e| EngineError::io(format!("cannot list presets in {}", dir.display()), e))?;
     let mut presets = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
@@ -58,9 +59,12 @@ fn load_preset(path: &Path) -> Result<Preset> {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     };
-    let text = fs::read_to_string(path).map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
+    let text = fs::read_to_string(path)
+        .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
     let workflow: Value = serde_json::from_str(&text).map_err(|e| invalid(&e.to_string()))?;
-    let nodes = workflow.as_object().ok_or_else(|| invalid("not a JSON object of nodes"))?;
+    let nodes = workflow
+        .as_object()
+        .ok_or_else(|| invalid("not a JSON object of nodes"))?;
     let mut colorize = nodes
         .values()
         .filter(|node| node.get("class_type").and_then(Value::as_str) == Some(COLORIZE_NODE));
@@ -70,7 +74,9 @@ fn load_preset(path: &Path) -> Result<Preset> {
     if colorize.next().is_some() {
         return Err(invalid("it has more than one DDColor_Colorize node"));
     }
-    let inputs = node.get("inputs").ok_or_else(|| invalid("the colorize node has no inputs"))?;
+    let inputs = node
+        .get("inputs")
+        .ok_or_else(|| invalid("the colorize node has no inputs"))?;
     let input_size = inputs
         .get("model_input_size")
         .and_then(Value::as_u64)
@@ -88,7 +94,11 @@ fn load_preset(path: &Path) -> Result<Preset> {
         .ok_or_else(|| invalid("the file name is not UTF-8"))?
         .to_string();
     let meta = node.get("_meta");
-    let text_of = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str).map(str::to_string);
+    let text_of = |key: &str| {
+        meta.and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     Ok(Preset {
         title: text_of("title").unwrap_or_else(|| name.clone()),
         description: text_of("description").unwrap_or_default(),
@@ -122,6 +132,9 @@ mod tests {
         )
         .unwrap();
         let err = load_presets(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("no DDColor_Colorize node"), "{err}");
+        assert!(
+            err.to_string().contains("no DDColor_Colorize node"),
+            "{err}"
+        );
     }
 }

@@ -30,6 +30,9 @@ pub struct ModelManifest {
     pub training_data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<serde_json::Value>,
+    /// A caveat shown wherever the model is named, e.g. that it is of demo quality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +45,10 @@ pub struct RegisteredModel {
 
 impl RegisteredModel {
     pub fn label(&self) -> &str {
-        self.manifest.display_name.as_deref().unwrap_or(&self.manifest.name)
+        self.manifest
+            .display_name
+            .as_deref()
+            .unwrap_or(&self.manifest.name)
     }
 }
 
@@ -62,7 +68,11 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(builtin_dir: impl Into<PathBuf>, imported_dir: impl Into<PathBuf>, default_model: impl Into<String>) -> Self {
+    pub fn new(
+        builtin_dir: impl Into<PathBuf>,
+        imported_dir: impl Into<PathBuf>,
+        default_model: impl Into<String>,
+    ) -> Self {
         Registry {
             builtin_dir: builtin_dir.into(),
             imported_dir: imported_dir.into(),
@@ -106,7 +116,13 @@ impl Registry {
 
     /// Checks an ONNX file against the DDColor contract (by loading it), then copies it into the
     /// data directory with a manifest. The source file is left as it was.
-    pub fn import(&self, runtime: &Runtime, file: &Path, name: &str, options: ImportOptions) -> Result<RegisteredModel> {
+    pub fn import(
+        &self,
+        runtime: &Runtime,
+        file: &Path,
+        name: &str,
+        options: ImportOptions,
+    ) -> Result<RegisteredModel> {
         validate_name(name)?;
         if self.list()?.iter().any(|m| m.manifest.name == name) {
             return Err(EngineError::DuplicateModel(name.to_string()));
@@ -123,11 +139,17 @@ impl Registry {
                 requested: default_input_size,
             });
         }
-        fs::create_dir_all(&self.imported_dir)
-            .map_err(|e| EngineError::io(format!("cannot create {}", self.imported_dir.display()), e))?;
+        fs::create_dir_all(&self.imported_dir).map_err(|e| {
+            EngineError::io(format!("cannot create {}", self.imported_dir.display()), e)
+        })?;
         let file_name = format!("{name}.onnx");
         let target = self.imported_dir.join(&file_name);
-        fs::copy(file, &target).map_err(|e| EngineError::io(format!("cannot copy {} into the registry", file.display()), e))?;
+        fs::copy(file, &target).map_err(|e| {
+            EngineError::io(
+                format!("cannot copy {} into the registry", file.display()),
+                e,
+            )
+        })?;
         let manifest = ModelManifest {
             name: name.to_string(),
             display_name: options.display_name,
@@ -135,14 +157,21 @@ impl Registry {
             sha256: sha256_file(&target)?,
             kind: "ddcolor-compatible".into(),
             default_input_size,
-            licence: options.licence.unwrap_or_else(|| "as stated by the model's authors".into()),
-            source: options.source.unwrap_or_else(|| format!("imported from {}", file.display())),
+            licence: options
+                .licence
+                .unwrap_or_else(|| "as stated by the model's authors".into()),
+            source: options
+                .source
+                .unwrap_or_else(|| format!("imported from {}", file.display())),
             training_data: None,
             evaluation: None,
+            notice: None,
         };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Encode(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Encode(e.to_string()))?;
         let manifest_path = self.imported_dir.join(format!("{name}.json"));
-        fs::write(&manifest_path, json).map_err(|e| EngineError::io(format!("cannot write {}", manifest_path.display()), e))?;
+        fs::write(&manifest_path, json)
+            .map_err(|e| EngineError::io(format!("cannot write {}", manifest_path.display()), e))?;
         Ok(RegisteredModel {
             manifest,
             path: target,
@@ -154,7 +183,9 @@ impl Registry {
 /// Names become file names: keep them to a safe alphabet.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -163,7 +194,8 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = fs::File::open(path).map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
+    let mut file = fs::File::open(path)
+        .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
@@ -190,7 +222,8 @@ fn read_dir(dir: &Path, builtin: bool) -> Result<Vec<RegisteredModel>> {
         if path.extension().is_none_or(|ext| ext != "json") {
             continue;
         }
-        let text = fs::read_to_string(&path).map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
         let manifest: ModelManifest = match serde_json::from_str(&text) {
             Ok(m) => m,
             Err(e) => {

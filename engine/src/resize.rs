@@ -15,22 +15,36 @@ fn resize_error(e: impl std::fmt::Display) -> EngineError {
     EngineError::Inference(format!("resize failed: {e}"))
 }
 
-/// Resizes one float plane.
-pub fn resize_plane(src: &[f32], width: u32, height: u32, dst_w: u32, dst_h: u32) -> Result<Vec<f32>> {
-    let pixels: Vec<F32> = src.iter().map(|&v| F32::new(v)).collect();
-    let src = TypedImageRef::new(width, height, &pixels).map_err(resize_error)?;
-    let mut dst = TypedImage::<F32>::new(dst_w, dst_h);
+/// Resizes one float plane (viewed in place as the resizer's pixel type: no copies).
+pub fn resize_plane(
+    src: &[f32],
+    width: u32,
+    height: u32,
+    dst_w: u32,
+    dst_h: u32,
+) -> Result<Vec<f32>> {
+    let src = TypedImageRef::<F32>::from_buffer(width, height, bytemuck::cast_slice(src))
+        .map_err(resize_error)?;
+    let mut out = vec![0f32; dst_w as usize * dst_h as usize];
+    let mut dst = TypedImage::<F32>::from_buffer(dst_w, dst_h, bytemuck::cast_slice_mut(&mut out))
+        .map_err(resize_error)?;
     Resizer::new()
         .resize_typed(&src, &mut dst, &options())
         .map_err(resize_error)?;
-    Ok(dst.pixels().iter().map(|p| p.0).collect())
+    Ok(out)
 }
 
 /// Resizes the model's two planar channels (a then b, each `width*height`), in parallel.
 ///
 /// Each plane goes through the single-channel path: `fast_image_resize` 5.5's two-channel float
 /// kernel returned wrong values for some pixels of the first channel.
-pub fn resize_ab(ab: &[f32], width: u32, height: u32, dst_w: u32, dst_h: u32) -> Result<(Vec<f32>, Vec<f32>)> {
+pub fn resize_ab(
+    ab: &[f32],
+    width: u32,
+    height: u32,
+    dst_w: u32,
+    dst_h: u32,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let (a, b) = ab.split_at((width * height) as usize);
     let (a, b) = rayon::join(
         || resize_plane(a, width, height, dst_w, dst_h),

@@ -17,7 +17,9 @@ pub enum Device {
     /// CUDA when the library supports it and a GPU answers, otherwise the CPU.
     Auto,
     Cpu,
-    Cuda { device_id: i32 },
+    Cuda {
+        device_id: i32,
+    },
 }
 
 impl std::str::FromStr for Device {
@@ -141,14 +143,23 @@ impl Runtime {
                 Device::Cuda { device_id } => device_id,
                 _ => 0,
             };
-            let cuda = ep::CUDA::default().with_device_id(device_id).build().error_on_failure();
+            let cuda = ep::CUDA::default()
+                .with_device_id(device_id)
+                .build()
+                .error_on_failure();
             let attempt = self
                 .builder()
-                .and_then(|b| b.with_execution_providers([cuda]).map_err(ort::Error::<()>::from))
+                .and_then(|b| {
+                    b.with_execution_providers([cuda])
+                        .map_err(ort::Error::<()>::from)
+                })
                 .and_then(|mut b| b.commit_from_file(model));
             match attempt {
                 Ok(session) => {
-                    return Ok((session, self.info("CUDAExecutionProvider", format!("CUDA GPU {device_id}"))));
+                    return Ok((
+                        session,
+                        self.info("CUDAExecutionProvider", format!("CUDA GPU {device_id}")),
+                    ));
                 }
                 Err(e) if self.options.device == Device::Auto => {
                     tracing::warn!(error = %e, "CUDA could not be used; running on the CPU");
@@ -159,14 +170,20 @@ impl Runtime {
         let cpu = ep::CPU::default().with_arena_allocator(true).build();
         let session = self
             .builder()
-            .and_then(|b| b.with_execution_providers([cpu]).map_err(ort::Error::<()>::from))
+            .and_then(|b| {
+                b.with_execution_providers([cpu])
+                    .map_err(ort::Error::<()>::from)
+            })
             .and_then(|mut b| b.commit_from_file(model))
             .map_err(|e| invalid(e.to_string()))?;
         let threads = match self.options.intra_threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        Ok((session, self.info("CPUExecutionProvider", format!("CPU ({threads} threads)"))))
+        Ok((
+            session,
+            self.info("CPUExecutionProvider", format!("CPU ({threads} threads)")),
+        ))
     }
 
     /// What a session would run on, without loading one.
@@ -188,7 +205,9 @@ impl Runtime {
             .map_err(ort::Error::<()>::from)?;
         match self.options.intra_threads {
             0 => Ok(builder),
-            n => builder.with_intra_threads(n).map_err(ort::Error::<()>::from),
+            n => builder
+                .with_intra_threads(n)
+                .map_err(ort::Error::<()>::from),
         }
     }
 

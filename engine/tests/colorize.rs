@@ -49,11 +49,20 @@ fn matches_the_python_reference_pipeline() {
     let ours = decode_result(&result.bytes);
     let reference = image::open(common::data("reference_output.png")).unwrap();
     let diff = mean_abs_diff(&ours, &reference);
-    assert!(diff.iter().all(|&d| d < 1.0), "mean abs diff per channel {diff:?} (must be < 1 level)");
+    assert!(
+        diff.iter().all(|&d| d < 1.0),
+        "mean abs diff per channel {diff:?} (must be < 1 level)"
+    );
     // The model made colour: the result is not grey.
     let rgb = ours.to_rgb8();
-    let colourful = rgb.pixels().filter(|p| p[0].abs_diff(p[1]) > 10 || p[1].abs_diff(p[2]) > 10).count();
-    assert!(colourful > rgb.len() / 3 / 4, "only {colourful} colourful pixels");
+    let colourful = rgb
+        .pixels()
+        .filter(|p| p[0].abs_diff(p[1]) > 10 || p[1].abs_diff(p[2]) > 10)
+        .count();
+    assert!(
+        colourful > rgb.len() / 3 / 4,
+        "only {colourful} colourful pixels"
+    );
 }
 
 #[test]
@@ -61,19 +70,29 @@ fn keeps_the_original_lightness_at_full_resolution() {
     let dir = tempfile::tempdir().unwrap();
     let engine = common::tiny_engine(dir.path());
     let source = grey_source();
-    let result = engine.colorize(&encode(&source, ImageFormat::Png), &request()).unwrap();
+    let result = engine
+        .colorize(&encode(&source, ImageFormat::Png), &request())
+        .unwrap();
     let ours = decode_result(&result.bytes).to_rgb8();
     let grey = source.to_luma8();
     let mut worst = 0f32;
     let mut compared = 0;
     // Pixels the gamut clipped (a channel at 0 or 255) may change lightness; all others keep it.
-    for (p, g) in ours.pixels().zip(grey.pixels()).filter(|(p, _)| p.0.iter().all(|&c| c > 0 && c < 255)) {
+    for (p, g) in ours
+        .pixels()
+        .zip(grey.pixels())
+        .filter(|(p, _)| p.0.iter().all(|&c| c > 0 && c < 255))
+    {
         compared += 1;
-        let l_result = engine::color::srgb_to_lab([p[0], p[1], p[2]].map(|v| f32::from(v) / 255.0))[0];
+        let l_result =
+            engine::color::srgb_to_lab([p[0], p[1], p[2]].map(|v| f32::from(v) / 255.0))[0];
         let l_source = engine::color::srgb_to_lab([f32::from(g[0]) / 255.0; 3])[0];
         worst = worst.max((l_result - l_source).abs());
     }
-    assert!(compared > ours.len() / 3 / 2, "only {compared} unclipped pixels");
+    assert!(
+        compared > ours.len() / 3 / 2,
+        "only {compared} unclipped pixels"
+    );
     assert!(worst < 1.0, "lightness moved by up to {worst}");
 }
 
@@ -85,18 +104,75 @@ fn reads_every_supported_format() {
     let rgb = DynamicImage::ImageRgb8(grey.to_rgb8());
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("jpeg", encode(&rgb, ImageFormat::Jpeg)),
-        ("png grey 8", encode(&DynamicImage::ImageLuma8(grey.to_luma8()), ImageFormat::Png)),
-        ("png grey+alpha 8", encode(&DynamicImage::ImageLumaA8(grey.to_luma_alpha8()), ImageFormat::Png)),
+        (
+            "png grey 8",
+            encode(&DynamicImage::ImageLuma8(grey.to_luma8()), ImageFormat::Png),
+        ),
+        (
+            "png grey+alpha 8",
+            encode(
+                &DynamicImage::ImageLumaA8(grey.to_luma_alpha8()),
+                ImageFormat::Png,
+            ),
+        ),
         ("png rgb 8", encode(&rgb, ImageFormat::Png)),
-        ("png rgba 8", encode(&DynamicImage::ImageRgba8(grey.to_rgba8()), ImageFormat::Png)),
-        ("png grey 16", encode(&DynamicImage::ImageLuma16(grey.to_luma16()), ImageFormat::Png)),
-        ("png grey+alpha 16", encode(&DynamicImage::ImageLumaA16(grey.to_luma_alpha16()), ImageFormat::Png)),
-        ("png rgb 16", encode(&DynamicImage::ImageRgb16(grey.to_rgb16()), ImageFormat::Png)),
-        ("png rgba 16", encode(&DynamicImage::ImageRgba16(grey.to_rgba16()), ImageFormat::Png)),
-        ("tiff grey 8", encode(&DynamicImage::ImageLuma8(grey.to_luma8()), ImageFormat::Tiff)),
-        ("tiff grey 16", encode(&DynamicImage::ImageLuma16(grey.to_luma16()), ImageFormat::Tiff)),
-        ("tiff rgb 16", encode(&DynamicImage::ImageRgb16(grey.to_rgb16()), ImageFormat::Tiff)),
-        ("webp", encode(&DynamicImage::ImageRgba8(grey.to_rgba8()), ImageFormat::WebP)),
+        (
+            "png rgba 8",
+            encode(&DynamicImage::ImageRgba8(grey.to_rgba8()), ImageFormat::Png),
+        ),
+        (
+            "png grey 16",
+            encode(
+                &DynamicImage::ImageLuma16(grey.to_luma16()),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "png grey+alpha 16",
+            encode(
+                &DynamicImage::ImageLumaA16(grey.to_luma_alpha16()),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "png rgb 16",
+            encode(&DynamicImage::ImageRgb16(grey.to_rgb16()), ImageFormat::Png),
+        ),
+        (
+            "png rgba 16",
+            encode(
+                &DynamicImage::ImageRgba16(grey.to_rgba16()),
+                ImageFormat::Png,
+            ),
+        ),
+        (
+            "tiff grey 8",
+            encode(
+                &DynamicImage::ImageLuma8(grey.to_luma8()),
+                ImageFormat::Tiff,
+            ),
+        ),
+        (
+            "tiff grey 16",
+            encode(
+                &DynamicImage::ImageLuma16(grey.to_luma16()),
+                ImageFormat::Tiff,
+            ),
+        ),
+        (
+            "tiff rgb 16",
+            encode(
+                &DynamicImage::ImageRgb16(grey.to_rgb16()),
+                ImageFormat::Tiff,
+            ),
+        ),
+        (
+            "webp",
+            encode(
+                &DynamicImage::ImageRgba8(grey.to_rgba8()),
+                ImageFormat::WebP,
+            ),
+        ),
         ("bmp", encode(&rgb, ImageFormat::Bmp)),
     ];
     for (name, bytes) in cases {
@@ -111,7 +187,11 @@ fn reads_every_supported_format() {
             if high { 2 } else { 1 },
             "{name}: bit depth"
         );
-        assert_eq!(image.color().has_alpha(), name.contains("alpha") || name.contains("rgba") || name == "webp", "{name}: alpha");
+        assert_eq!(
+            image.color().has_alpha(),
+            name.contains("alpha") || name.contains("rgba") || name == "webp",
+            "{name}: alpha"
+        );
     }
 }
 
@@ -123,9 +203,17 @@ fn carries_alpha_over_unchanged() {
     for (x, _, p) in rgba.enumerate_pixels_mut() {
         p[3] = (x % 256) as u8;
     }
-    let result = engine.colorize(&encode(&DynamicImage::ImageRgba8(rgba.clone()), ImageFormat::Png), &request()).unwrap();
+    let result = engine
+        .colorize(
+            &encode(&DynamicImage::ImageRgba8(rgba.clone()), ImageFormat::Png),
+            &request(),
+        )
+        .unwrap();
     let out = decode_result(&result.bytes).to_rgba8();
-    assert!(out.pixels().zip(rgba.pixels()).all(|(a, b): (&Rgba<u8>, &Rgba<u8>)| a[3] == b[3]));
+    assert!(out
+        .pixels()
+        .zip(rgba.pixels())
+        .all(|(a, b): (&Rgba<u8>, &Rgba<u8>)| a[3] == b[3]));
 }
 
 #[test]
@@ -133,8 +221,13 @@ fn sixteen_bit_input_gives_sixteen_bit_png() {
     let dir = tempfile::tempdir().unwrap();
     let engine = common::tiny_engine(dir.path());
     let grey16 = DynamicImage::ImageLuma16(grey_source().to_luma16());
-    let result = engine.colorize(&encode(&grey16, ImageFormat::Png), &request()).unwrap();
-    assert!(matches!(decode_result(&result.bytes), DynamicImage::ImageRgb16(_)));
+    let result = engine
+        .colorize(&encode(&grey16, ImageFormat::Png), &request())
+        .unwrap();
+    assert!(matches!(
+        decode_result(&result.bytes),
+        DynamicImage::ImageRgb16(_)
+    ));
 }
 
 #[test]
@@ -142,8 +235,12 @@ fn tiny_and_non_square_images_keep_their_size() {
     let dir = tempfile::tempdir().unwrap();
     let engine = common::tiny_engine(dir.path());
     for (w, h) in [(1, 1), (31, 17), (17, 31), (300, 7)] {
-        let image = DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(w, h, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8])));
-        let result = engine.colorize(&encode(&image, ImageFormat::Png), &request()).unwrap();
+        let image = DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(w, h, |x, y| {
+            image::Luma([((x * 7 + y * 3) % 256) as u8])
+        }));
+        let result = engine
+            .colorize(&encode(&image, ImageFormat::Png), &request())
+            .unwrap();
         assert_eq!(decode_result(&result.bytes).dimensions(), (w, h));
         assert_eq!((result.width, result.height), (w, h));
     }
@@ -175,7 +272,9 @@ fn applies_exif_orientation() {
     let dir = tempfile::tempdir().unwrap();
     let engine = common::tiny_engine(dir.path());
     // Left half dark, right half light; stored 64×32, displayed rotated to 32×64.
-    let stored = DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(64, 32, |x, _| image::Luma([if x < 32 { 20 } else { 230 }])));
+    let stored = DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(64, 32, |x, _| {
+        image::Luma([if x < 32 { 20 } else { 230 }])
+    }));
     let bytes = jpeg_with_orientation(&stored, 6);
     let result = engine.colorize(&bytes, &request()).unwrap();
     let out = decode_result(&result.bytes).to_luma8();
@@ -190,9 +289,15 @@ fn jpeg_output_honours_quality() {
     let engine = common::tiny_engine(dir.path());
     let input = std::fs::read(common::data("reference_input.png")).unwrap();
     let size_at = |quality| {
-        let request = ColorizeRequest { format: OutputFormat::Jpeg { quality }, ..request() };
+        let request = ColorizeRequest {
+            format: OutputFormat::Jpeg { quality },
+            ..request()
+        };
         let result = engine.colorize(&input, &request).unwrap();
-        assert_eq!(image::guess_format(&result.bytes).unwrap(), ImageFormat::Jpeg);
+        assert_eq!(
+            image::guess_format(&result.bytes).unwrap(),
+            ImageFormat::Jpeg
+        );
         result.bytes.len()
     };
     assert!(size_at(30) < size_at(95));
@@ -204,11 +309,25 @@ fn input_size_must_be_a_multiple_of_32() {
     let engine = common::tiny_engine(dir.path());
     let input = std::fs::read(common::data("reference_input.png")).unwrap();
     let err = engine
-        .colorize(&input, &ColorizeRequest { size: Some(250), ..request() })
+        .colorize(
+            &input,
+            &ColorizeRequest {
+                size: Some(250),
+                ..request()
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, EngineError::InvalidInputSize(250)));
     assert!(err.to_string().contains("multiple of 32"), "{err}");
-    assert!(engine.colorize(&input, &ColorizeRequest { size: Some(96), ..request() }).is_ok());
+    assert!(engine
+        .colorize(
+            &input,
+            &ColorizeRequest {
+                size: Some(96),
+                ..request()
+            }
+        )
+        .is_ok());
 }
 
 #[test]
@@ -233,7 +352,9 @@ fn corrupt_truncated_and_foreign_files_are_clear_errors() {
     let err = engine.colorize(&garbled, &request()).unwrap_err();
     assert!(matches!(err, EngineError::Corrupt(_)), "{err}");
 
-    let err = engine.colorize(b"#!/bin/sh\nrm -rf /\n", &request()).unwrap_err();
+    let err = engine
+        .colorize(b"#!/bin/sh\nrm -rf /\n", &request())
+        .unwrap_err();
     assert!(matches!(err, EngineError::UnsupportedFormat));
     assert!(err.to_string().contains("not an image"));
     assert!(err.is_bad_input());
@@ -241,7 +362,10 @@ fn corrupt_truncated_and_foreign_files_are_clear_errors() {
 
 /// A valid PNG whose header claims 100 000 × 100 000 pixels (10 gigapixels).
 fn png_bomb() -> Vec<u8> {
-    let mut png = encode(&DynamicImage::ImageLuma8(image::ImageBuffer::new(8, 8)), ImageFormat::Png);
+    let mut png = encode(
+        &DynamicImage::ImageLuma8(image::ImageBuffer::new(8, 8)),
+        ImageFormat::Png,
+    );
     // IHDR data starts at byte 16: width, height (big endian), then its CRC at 29..33.
     png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
@@ -257,11 +381,21 @@ fn a_decompression_bomb_is_refused_before_decoding() {
     let started = std::time::Instant::now();
     let err = engine.colorize(&png_bomb(), &request()).unwrap_err();
     assert!(
-        matches!(err, EngineError::TooManyPixels { width: 100_000, height: 100_000, .. }),
+        matches!(
+            err,
+            EngineError::TooManyPixels {
+                width: 100_000,
+                height: 100_000,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("100000×100000"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "it decoded before refusing");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "it decoded before refusing"
+    );
     let probe = engine::decode::probe(&png_bomb(), engine::decode::DEFAULT_MAX_PIXELS).unwrap_err();
     assert!(matches!(probe, EngineError::TooManyPixels { .. }));
 }
@@ -279,4 +413,3 @@ fn reports_provenance_and_timings() {
     assert!(result.timings.inference > std::time::Duration::ZERO);
     assert!(result.timings.total() >= result.timings.inference);
 }
-

@@ -8,7 +8,9 @@ use engine::{ColorizeRequest, EngineError};
 
 #[test]
 fn a_model_with_the_wrong_inputs_and_outputs_is_refused() {
-    let err = OnnxModel::load(&common::runtime(), &common::data("wrong_io.onnx")).err().unwrap();
+    let err = OnnxModel::load(&common::runtime(), &common::data("wrong_io.onnx"))
+        .err()
+        .unwrap();
     assert!(matches!(err, EngineError::InvalidModel { .. }), "{err}");
     assert!(err.to_string().contains("named 'image'"), "{err}");
 }
@@ -31,11 +33,33 @@ fn a_fixed_size_graph_runs_at_its_size_and_refuses_others() {
         engine::EngineSettings::default(),
     );
     let input = std::fs::read(common::data("reference_input.png")).unwrap();
-    assert_eq!(engine.colorize(&input, &ColorizeRequest::default()).unwrap().input_size, 64);
+    assert_eq!(
+        engine
+            .colorize(&input, &ColorizeRequest::default())
+            .unwrap()
+            .input_size,
+        64
+    );
     let err = engine
-        .colorize(&input, &ColorizeRequest { size: Some(128), ..Default::default() })
+        .colorize(
+            &input,
+            &ColorizeRequest {
+                size: Some(128),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
-    assert!(matches!(err, EngineError::FixedInputSize { fixed: 64, requested: 128, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::FixedInputSize {
+                fixed: 64,
+                requested: 128,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -46,34 +70,72 @@ fn import_validates_registers_and_refuses_duplicates() {
     let runtime = common::runtime();
 
     let imported = registry
-        .import(&runtime, &common::data("tiny_ddcolor.onnx"), "ddcolor_test", ImportOptions {
-            default_input_size: Some(96),
-            ..Default::default()
-        })
+        .import(
+            &runtime,
+            &common::data("tiny_ddcolor.onnx"),
+            "ddcolor_test",
+            ImportOptions {
+                default_input_size: Some(96),
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert_eq!(imported.manifest.default_input_size, 96);
     assert!(!imported.builtin);
-    let names: Vec<_> = registry.list().unwrap().into_iter().map(|m| m.manifest.name).collect();
+    let names: Vec<_> = registry
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.manifest.name)
+        .collect();
     assert_eq!(names, ["tiny", "ddcolor_test"]);
-    assert_eq!(registry.resolve_checkpoint("ddcolor_test.pth"), "ddcolor_test");
+    assert_eq!(
+        registry.resolve_checkpoint("ddcolor_test.pth"),
+        "ddcolor_test"
+    );
     assert_eq!(registry.resolve_checkpoint("ddcolor_artistic.pth"), "tiny");
 
     // The imported model colorizes.
     let input = std::fs::read(common::data("reference_input.png")).unwrap();
-    let request = ColorizeRequest { model: Some("ddcolor_test".into()), ..Default::default() };
+    let request = ColorizeRequest {
+        model: Some("ddcolor_test".into()),
+        ..Default::default()
+    };
     assert_eq!(engine.colorize(&input, &request).unwrap().input_size, 96);
 
     let err = registry
-        .import(&runtime, &common::data("tiny_ddcolor.onnx"), "ddcolor_test", ImportOptions::default())
+        .import(
+            &runtime,
+            &common::data("tiny_ddcolor.onnx"),
+            "ddcolor_test",
+            ImportOptions::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, EngineError::DuplicateModel(_)));
     let err = registry
-        .import(&runtime, &common::data("wrong_io.onnx"), "wrong", ImportOptions::default())
+        .import(
+            &runtime,
+            &common::data("wrong_io.onnx"),
+            "wrong",
+            ImportOptions::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, EngineError::InvalidModel { .. }));
-    assert!(registry.list().unwrap().iter().all(|m| m.manifest.name != "wrong"), "a bad model was registered");
+    assert!(
+        registry
+            .list()
+            .unwrap()
+            .iter()
+            .all(|m| m.manifest.name != "wrong"),
+        "a bad model was registered"
+    );
     let err = registry
-        .import(&runtime, &common::data("tiny_ddcolor.onnx"), "../escape", ImportOptions::default())
+        .import(
+            &runtime,
+            &common::data("tiny_ddcolor.onnx"),
+            "../escape",
+            ImportOptions::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, EngineError::InvalidModelName(_)));
 }

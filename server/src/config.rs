@@ -42,13 +42,28 @@ pub struct Common {
     #[arg(long, env = "TINCT_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// The folder of models shipped with Tinct (read-only).
-    #[arg(long, env = "TINCT_MODELS_DIR", default_value = "models", global = true)]
+    #[arg(
+        long,
+        env = "TINCT_MODELS_DIR",
+        default_value = "models",
+        global = true
+    )]
     pub models_dir: PathBuf,
     /// The folder of preset workflows (ComfyUI API format).
-    #[arg(long, env = "TINCT_WORKFLOWS_DIR", default_value = "workflows", global = true)]
+    #[arg(
+        long,
+        env = "TINCT_WORKFLOWS_DIR",
+        default_value = "workflows",
+        global = true
+    )]
     pub workflows_dir: PathBuf,
     /// The model used when a request names none.
-    #[arg(long, env = "TINCT_DEFAULT_MODEL", default_value = "tinct-mini", global = true)]
+    #[arg(
+        long,
+        env = "TINCT_DEFAULT_MODEL",
+        default_value = "tinct-mini",
+        global = true
+    )]
     pub default_model: String,
     /// The ONNX Runtime library (libonnxruntime.so). Default: ./.local/onnxruntime/libonnxruntime.so.
     #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
@@ -164,6 +179,10 @@ impl Common {
     }
 
     pub fn registry(&self) -> engine::registry::Registry {
-        engine::registry::Registry::new(&self.models_dir, self.data_dir.join("models"), &self.default_model)
+        engine::registry::Registry::new(
+            &self.models_dir,
+            self.data_dir.join("models"),
+            &self.default_model,
+        )
     }
 }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn test_data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/tests/data")
+        .join(name)
 }
 
 /// A data directory whose imported-models folder holds the tiny test model as `tiny`.
@@ -33,11 +35,17 @@ fn tinct(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("TINCT_DATA_DIR", dir.join("data"))
         .env("TINCT_MODELS_DIR", dir.join("shipped"))
-        .env("TINCT_WORKFLOWS_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"))
+        .env(
+            "TINCT_WORKFLOWS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+        )
         .env("TINCT_DEFAULT_MODEL", "tiny")
         .env("TINCT_THREADS", "1");
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        command.env("ORT_DYLIB_PATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so"));
+        command.env(
+            "ORT_DYLIB_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so"),
+        );
     }
     command.output().unwrap()
 }
@@ -52,8 +60,20 @@ fn help_explains_every_setting_and_its_variable() {
     let out = tinct(dir.path(), &["serve", "--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for needle in ["--bind", "TINCT_BIND", "--data-dir", "TINCT_DATA_DIR", "--database-url", "--models-dir", "--log-level", "ORT_DYLIB_PATH"] {
-        assert!(help.contains(needle), "--help does not mention {needle}:\n{help}");
+    for needle in [
+        "--bind",
+        "TINCT_BIND",
+        "--data-dir",
+        "TINCT_DATA_DIR",
+        "--database-url",
+        "--models-dir",
+        "--log-level",
+        "ORT_DYLIB_PATH",
+    ] {
+        assert!(
+            help.contains(needle),
+            "--help does not mention {needle}:\n{help}"
+        );
     }
 }
 
@@ -63,7 +83,9 @@ fn colorize_does_the_good_files_and_lists_the_bad_ones() {
     let scans = dir.path().join("scans");
     std::fs::create_dir_all(scans.join("box 2")).unwrap();
     std::fs::copy(test_data("reference_input.png"), scans.join("harbour.png")).unwrap();
-    let portrait = image::DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(50, 70, |x, y| image::Luma([(x * 3 + y) as u8])));
+    let portrait = image::DynamicImage::ImageLuma8(image::ImageBuffer::from_fn(50, 70, |x, y| {
+        image::Luma([(x * 3 + y) as u8])
+    }));
     portrait.save(scans.join("box 2/portrait.jpg")).unwrap();
     std::fs::write(scans.join("notes.txt"), "not an image").unwrap();
     let png = std::fs::read(test_data("reference_input.png")).unwrap();
@@ -71,17 +93,39 @@ fn colorize_does_the_good_files_and_lists_the_bad_ones() {
     let originals_before = std::fs::read(scans.join("harbour.png")).unwrap();
 
     let out_dir = dir.path().join("results");
-    let out = tinct(dir.path(), &["colorize", scans.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            scans.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "a batch with failures must exit non-zero\n{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a batch with failures must exit non-zero\n{stdout}"
+    );
     assert!(stdout.contains("Colorized 2 of 4"), "{stdout}");
-    assert!(stdout.contains("notes.txt: the file is not an image"), "{stdout}");
-    assert!(stdout.contains("cut.png: the image could not be decoded"), "{stdout}");
+    assert!(
+        stdout.contains("notes.txt: the file is not an image"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cut.png: the image could not be decoded"),
+        "{stdout}"
+    );
     let harbour = image::open(out_dir.join("harbour_colorized.png")).unwrap();
     assert_eq!((harbour.width(), harbour.height()), (240, 160));
     let portrait = image::open(out_dir.join("portrait_colorized.png")).unwrap();
     assert_eq!((portrait.width(), portrait.height()), (50, 70));
-    assert_eq!(std::fs::read(scans.join("harbour.png")).unwrap(), originals_before, "an original was modified");
+    assert_eq!(
+        std::fs::read(scans.join("harbour.png")).unwrap(),
+        originals_before,
+        "an original was modified"
+    );
 }
 
 #[test]
@@ -89,52 +133,143 @@ fn colorize_of_good_files_succeeds_with_jpeg_output() {
     let dir = setup();
     let out_dir = dir.path().join("results");
     let input = test_data("reference_input.png");
-    let out = tinct(dir.path(), &["colorize", input.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--format", "jpeg", "--size", "96"]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            input.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--format",
+            "jpeg",
+            "--size",
+            "96",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).contains("input size 96"));
     let bytes = std::fs::read(out_dir.join("reference_input_colorized.jpg")).unwrap();
-    assert_eq!(image::guess_format(&bytes).unwrap(), image::ImageFormat::Jpeg);
+    assert_eq!(
+        image::guess_format(&bytes).unwrap(),
+        image::ImageFormat::Jpeg
+    );
 }
 
 #[test]
 fn a_bad_input_size_is_refused_before_any_work() {
     let dir = setup();
     let input = test_data("reference_input.png");
-    let out = tinct(dir.path(), &["colorize", input.to_str().unwrap(), "--out", "unused", "--size", "250"]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            input.to_str().unwrap(),
+            "--out",
+            "unused",
+            "--size",
+            "250",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("multiple of 32"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("multiple of 32"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn models_import_checks_the_file_and_list_shows_it() {
     let dir = setup();
-    let out = tinct(dir.path(), &["models", "import", test_data("wrong_io.onnx").to_str().unwrap(), "--name", "wrong"]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "models",
+            "import",
+            test_data("wrong_io.onnx").to_str().unwrap(),
+            "--name",
+            "wrong",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not a usable colorization model"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a usable colorization model"),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let out = tinct(dir.path(), &["models", "import", test_data("tiny_ddcolor.onnx").to_str().unwrap(), "--name", "ddcolor_paper_tiny", "--input-size", "512"]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "models",
+            "import",
+            test_data("tiny_ddcolor.onnx").to_str().unwrap(),
+            "--name",
+            "ddcolor_paper_tiny",
+            "--input-size",
+            "512",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let out = tinct(dir.path(), &["models", "list"]);
     let list = text(&out.stdout);
-    assert!(list.contains("ddcolor_paper_tiny") && list.contains("512"), "{list}");
-    assert!(list.lines().any(|l| l.starts_with('*') && l.contains("tiny ")), "default not marked:\n{list}");
+    assert!(
+        list.contains("ddcolor_paper_tiny") && list.contains("512"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('*') && l.contains("tiny ")),
+        "default not marked:\n{list}"
+    );
 }
 
 #[test]
 fn a_missing_onnx_runtime_is_a_clear_error_not_a_panic() {
     let dir = setup();
-    let out = tinct(dir.path(), &["--ort-library", "/nonexistent/libonnxruntime.so", "serve", "--bind", "127.0.0.1:0"]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "--ort-library",
+            "/nonexistent/libonnxruntime.so",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("ONNX Runtime library could not be loaded"), "{stderr}");
+    assert!(
+        stderr.contains("ONNX Runtime library could not be loaded"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     let fake = dir.path().join("libonnxruntime.so");
     std::fs::write(&fake, "not a library").unwrap();
-    let out = tinct(dir.path(), &["--ort-library", fake.to_str().unwrap(), "models", "import", "x.onnx", "--name", "x"]);
+    let out = tinct(
+        dir.path(),
+        &[
+            "--ort-library",
+            fake.to_str().unwrap(),
+            "models",
+            "import",
+            "x.onnx",
+            "--name",
+            "x",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("ONNX Runtime library could not be loaded"), "{stderr}");
+    assert!(
+        stderr.contains("ONNX Runtime library could not be loaded"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -12,15 +12,23 @@ use server::web::{leptos_options, router, AppState};
 use tower::ServiceExt;
 
 fn test_data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/tests/data")
+        .join(name)
 }
 
 fn engine(dir: &Path) -> Arc<engine::Engine> {
     let library = std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so"));
-    let runtime = Runtime::init(RuntimeOptions { library: Some(library), device: Device::Cpu, intra_threads: 1 })
-        .expect("ONNX Runtime must be installed: run scripts/setup.sh");
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so")
+        });
+    let runtime = Runtime::init(RuntimeOptions {
+        library: Some(library),
+        device: Device::Cpu,
+        intra_threads: 1,
+    })
+    .expect("ONNX Runtime must be installed: run scripts/setup.sh");
     let models = dir.join("models");
     std::fs::create_dir_all(&models).unwrap();
     std::fs::copy(test_data("tiny_ddcolor.onnx"), models.join("tiny.onnx")).unwrap();
@@ -35,9 +43,18 @@ fn engine(dir: &Path) -> Arc<engine::Engine> {
         source: "test".into(),
         training_data: None,
         evaluation: None,
+        notice: None,
     };
-    std::fs::write(models.join("tiny.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
-    Arc::new(engine::Engine::new(runtime, Registry::new(models, dir.join("imported"), "tiny"), Default::default()))
+    std::fs::write(
+        models.join("tiny.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    Arc::new(engine::Engine::new(
+        runtime,
+        Registry::new(models, dir.join("imported"), "tiny"),
+        Default::default(),
+    ))
 }
 
 struct TestApp {
@@ -57,11 +74,20 @@ async fn app() -> TestApp {
             workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
         },
     };
-    TestApp { router: router(state), db, _dir: dir }
+    TestApp {
+        router: router(state),
+        db,
+        _dir: dir,
+    }
 }
 
 async fn get(app: &TestApp, uri: &str) -> (StatusCode, String) {
-    let response = app.router.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let response = app
+        .router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let body = to_bytes(response.into_body(), 10 << 20).await.unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
@@ -86,7 +112,10 @@ async fn the_home_page_is_rendered_with_the_hydration_bundle() {
     let (status, body) = get(&app, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Give colour back"), "{body}");
-    assert!(body.contains("/pkg/tinct.js"), "no hydration script in {body}");
+    assert!(
+        body.contains("/pkg/tinct.js"),
+        "no hydration script in {body}"
+    );
     assert!(body.contains("/pkg/tinct.css"));
 }
 
@@ -134,5 +163,8 @@ async fn unknown_pages_are_404_and_presets_come_from_the_workflows() {
     assert!(body.contains("Page not found"));
     let (status, body) = get(&app, "/upload").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("Portrait") && body.contains("Building"), "{body}");
+    assert!(
+        body.contains("Portrait") && body.contains("Building"),
+        "{body}"
+    );
 }

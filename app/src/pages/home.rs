@@ -36,9 +36,32 @@ pub async fn system_status() -> Result<StatusReport, ServerFnError> {
     })
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelSummary {
+    pub label: String,
+    pub notice: Option<String>,
+}
+
+/// The default model's name and its caveat (Tinct-mini says it is of demo quality).
+#[server(endpoint = "active_model")]
+pub async fn active_model() -> Result<ModelSummary, ServerFnError> {
+    use crate::context::{internal, server_context};
+    let ctx = server_context()?;
+    let model = ctx
+        .engine
+        .registry()
+        .get(ctx.engine.registry().default_name())
+        .map_err(|e| internal("the default model is not registered", e))?;
+    Ok(ModelSummary {
+        label: model.label().to_string(),
+        notice: model.manifest.notice.clone(),
+    })
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
     let check = ServerAction::<SystemStatus>::new();
+    let model = Resource::new(|| (), |_| active_model());
     let pending = check.pending();
     view! {
         <section class="hero">
@@ -52,6 +75,21 @@ pub fn HomePage() -> impl IntoView {
                 <a class="button" href="/gallery">"Open the gallery"</a>
             </div>
         </section>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                model
+                    .await
+                    .ok()
+                    .map(|model| {
+                        view! {
+                            <section class="card model-notice" data-testid="active-model">
+                                <h2>{format!("Colorization model: {}", model.label)}</h2>
+                                {model.notice.map(|notice| view! { <p>{notice}</p> })}
+                            </section>
+                        }
+                    })
+            })}
+        </Suspense>
         <section class="card" aria-labelledby="status-title">
             <h2 id="status-title">"System status"</h2>
             <p>"Check that the database and the colorization engine answer."</p>

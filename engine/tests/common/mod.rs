@@ -9,14 +9,18 @@ use engine::runtime::{Device, Runtime, RuntimeOptions};
 use engine::{Engine, EngineSettings};
 
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// ONNX Runtime from `ORT_DYLIB_PATH`, else the copy `scripts/setup.sh` puts in `.local/`.
 pub fn runtime() -> Arc<Runtime> {
     let library = std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so")
+        });
     Runtime::init(RuntimeOptions {
         library: Some(library),
         device: Device::Cpu,
@@ -41,12 +45,21 @@ pub fn registry_with(dir: &Path, file: &str, name: &str, default_input_size: u32
         source: "tools/reference/make_test_data.py".into(),
         training_data: None,
         evaluation: None,
+        notice: None,
     };
-    std::fs::write(builtin.join(format!("{name}.json")), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::write(
+        builtin.join(format!("{name}.json")),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
     Registry::new(builtin, dir.join("imported"), name)
 }
 
 /// An engine whose default model is the tiny test graph at S = 64.
 pub fn tiny_engine(dir: &Path) -> Engine {
-    Engine::new(runtime(), registry_with(dir, "tiny_ddcolor.onnx", "tiny", 64), EngineSettings::default())
+    Engine::new(
+        runtime(),
+        registry_with(dir, "tiny_ddcolor.onnx", "tiny", 64),
+        EngineSettings::default(),
+    )
 }

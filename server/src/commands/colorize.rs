@@ -38,8 +38,10 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
 
     let progress = ProgressBar::new(tasks.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left) {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let queue = Mutex::new(tasks.iter());
     let failed = Mutex::new(Vec::new());
@@ -73,6 +75,9 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
         model.model.label(),
     );
     println!("Results are AI-assisted colorizations; the originals were not modified.");
+    if let Some(notice) = &model.model.manifest.notice {
+        println!("Note: {notice}");
+    }
     if failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -83,10 +88,16 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
     Ok(ExitCode::FAILURE)
 }
 
-fn request_for(common: &Common, args: &ColorizeArgs, engine: &Engine) -> Result<ColorizeRequest, CommandError> {
+fn request_for(
+    common: &Common,
+    args: &ColorizeArgs,
+    engine: &Engine,
+) -> Result<ColorizeRequest, CommandError> {
     let format = match args.format {
         Format::Png => OutputFormat::Png,
-        Format::Jpeg => OutputFormat::Jpeg { quality: args.quality },
+        Format::Jpeg => OutputFormat::Jpeg {
+            quality: args.quality,
+        },
     };
     let (preset_model, preset_size) = match &args.preset {
         Some(name) => {
@@ -107,11 +118,18 @@ fn request_for(common: &Common, args: &ColorizeArgs, engine: &Engine) -> Result<
 }
 
 fn colorize_one(engine: &Engine, request: &ColorizeRequest, task: &Task) -> Result<(), String> {
-    let length = std::fs::metadata(&task.input).map_err(|e| e.to_string())?.len();
+    let length = std::fs::metadata(&task.input)
+        .map_err(|e| e.to_string())?
+        .len();
     if length > MAX_FILE_BYTES {
-        return Err(format!("the file is {} MiB, more than the 2048 MiB limit", length >> 20));
+        return Err(format!(
+            "the file is {} MiB, more than the 2048 MiB limit",
+            length >> 20
+        ));
     }
-    let result = engine.colorize_file(&task.input, request).map_err(|e| e.to_string())?;
+    let result = engine
+        .colorize_file(&task.input, request)
+        .map_err(|e| e.to_string())?;
     // Write beside the target and rename, so an interrupted run never leaves half a file.
     let partial = task.output.with_extension("partial");
     std::fs::write(&partial, &result.bytes).map_err(|e| format!("cannot write the result: {e}"))?;
@@ -155,11 +173,19 @@ fn plan_outputs(files: Vec<PathBuf>, out: &Path, format: OutputFormat) -> Vec<Ta
     files
         .into_iter()
         .map(|input| {
-            let stem = input.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "image".into());
+            let stem = input
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "image".into());
             let mut n = 1;
             let output = loop {
-                let suffix = if n == 1 { String::new() } else { format!("-{n}") };
-                let candidate = out.join(format!("{stem}_colorized{suffix}.{}", format.extension()));
+                let suffix = if n == 1 {
+                    String::new()
+                } else {
+                    format!("-{n}")
+                };
+                let candidate =
+                    out.join(format!("{stem}_colorized{suffix}.{}", format.extension()));
                 let clashes_input = candidate.canonicalize().is_ok_and(|c| inputs.contains(&c));
                 if !clashes_input && taken.insert(candidate.clone()) {
                     break candidate;
@@ -172,5 +198,7 @@ fn plan_outputs(files: Vec<PathBuf>, out: &Path, format: OutputFormat) -> Vec<Ta
 }
 
 fn display_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
 }

@@ -22,5 +22,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
 /// Loads ONNX Runtime and opens the model registry.
 fn engine(common: &Common) -> Result<Arc<engine::Engine>, CommandError> {
     let runtime = engine::runtime::Runtime::init(common.runtime_options())?;
-    Ok(Arc::new(engine::Engine::new(runtime, common.registry(), common.engine_settings())))
+    Ok(Arc::new(engine::Engine::new(
+        runtime,
+        common.registry(),
+        common.engine_settings(),
+    )))
 }

@@ -14,12 +14,19 @@ pub fn list(common: &Common) -> Result<ExitCode, CommandError> {
         println!("No models are registered. Import one with `tinct models import FILE.onnx --name NAME`.");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<2} {:<24} {:<34} {:>5}  {:<12}  origin", "", "name", "label", "size", "sha256");
+    println!(
+        "{:<2} {:<24} {:<34} {:>5}  {:<12}  origin",
+        "", "name", "label", "size", "sha256"
+    );
     for model in &models {
         let m = &model.manifest;
         println!(
             "{:<2} {:<24} {:<34} {:>5}  {:<12}  {}",
-            if m.name == registry.default_name() { "*" } else { "" },
+            if m.name == registry.default_name() {
+                "*"
+            } else {
+                ""
+            },
             m.name,
             model.label(),
             m.default_input_size,
@@ -29,7 +36,10 @@ pub fn list(common: &Common) -> Result<ExitCode, CommandError> {
     }
     println!("\n* = the default model ({}).", registry.default_name());
     if registry.get(registry.default_name()).is_err() {
-        println!("Warning: the default model '{}' is not registered.", registry.default_name());
+        println!(
+            "Warning: the default model '{}' is not registered.",
+            registry.default_name()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,14 +9,22 @@ use crate::error::CommandError;
 use crate::web::{leptos_options, router, AppState};
 
 pub fn run(common: &Common, args: &ServeArgs) -> Result<ExitCode, CommandError> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| CommandError::io("cannot start the async runtime", e))?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CommandError::io("cannot start the async runtime", e))?;
     runtime.block_on(serve(common, args))?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
-    std::fs::create_dir_all(&common.data_dir)
-        .map_err(|e| CommandError::io(format!("cannot create the data directory {}", common.data_dir.display()), e))?;
+    std::fs::create_dir_all(&common.data_dir).map_err(|e| {
+        CommandError::io(
+            format!(
+                "cannot create the data directory {}",
+                common.data_dir.display()
+            ),
+            e,
+        )
+    })?;
     let engine = super::engine(common)?;
     // Load the default model and read the presets now: a broken install fails here, in the
     // operator's terminal, rather than on the first upload.
@@ -59,7 +67,9 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };
