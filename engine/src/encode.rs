@@ -9,17 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "format")]
 pub enum OutputFormat {
+    #[default]
     Png,
     Jpeg { quality: u8 },
-}
-
-impl Default for OutputFormat {
-    fn default() -> Self {
-        OutputFormat::Png
-    }
 }
 
 impl OutputFormat {

@@ -25,7 +25,7 @@ impl InputSize {
     pub const MAX: u32 = 2048;
 
     pub fn new(s: u32) -> Result<Self> {
-        if s % 32 == 0 && (Self::MIN..=Self::MAX).contains(&s) {
+        if s.is_multiple_of(32) && (Self::MIN..=Self::MAX).contains(&s) {
             Ok(InputSize(s))
         } else {
             Err(EngineError::InvalidInputSize(s))

@@ -141,8 +141,10 @@ def main():
 
     files = sorted(glob.glob(os.path.join(args.val, "*.jpg")) + glob.glob(os.path.join(args.val, "*.png")))
     stats = load_stats()
-    keep = set(range(0, len(files), max(1, len(files) // 12))) if args.sheet else set()
-    keep = set(sorted(keep)[:12])
+    keep = set()
+    if args.sheet:  # 12 landscape images spread over the set (same orientation keeps the sheet tidy)
+        land = [i for i, f in enumerate(files) if Image.open(f).size[0] >= Image.open(f).size[1]]
+        keep = {land[round(j * (len(land) - 1) / 11)] for j in range(12)}
     summary, kept, t_img = run_eval(files, predict, args.size, stats["mean_ab"], keep)
 
     with open(args.model, "rb") as f:
