@@ -14,7 +14,9 @@ use crate::error::{EngineError, Result};
 pub enum OutputFormat {
     #[default]
     Png,
-    Jpeg { quality: u8 },
+    Jpeg {
+        quality: u8,
+    },
 }
 
 impl OutputFormat {

@@ -10,6 +10,8 @@ mod upload;
 pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
 pub use gallery::{list_results, GalleryPage, ListResults};
 pub use history::{list_jobs, HistoryPage, JobRow, ListJobs};
-pub use home::{active_model, system_status, ActiveModel, HomePage, ModelSummary, StatusReport, SystemStatus};
+pub use home::{
+    active_model, system_status, ActiveModel, HomePage, ModelSummary, StatusReport, SystemStatus,
+};
 pub use not_found::NotFound;
 pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};
