@@ -62,6 +62,28 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, u32, u32)> {
     Ok((format, width, height))
 }
 
+/// Like [`probe`] for a file on disk: reads the header only, so a huge upload costs nothing more.
+pub fn probe_file(path: &std::path::Path, max_pixels: u64) -> Result<(ImageFormat, u32, u32)> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).map_err(|e| EngineError::io("cannot read the upload", e))?;
+    let mut head = Vec::with_capacity(64);
+    file.take(64)
+        .read_to_end(&mut head)
+        .map_err(|e| EngineError::io("cannot read the upload", e))?;
+    let format = sniff_format(&head).ok_or(EngineError::UnsupportedFormat)?;
+    let file =
+        std::fs::File::open(path).map_err(|e| EngineError::io("cannot read the upload", e))?;
+    let mut reader = ImageReader::with_format(std::io::BufReader::new(file), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(map_image_error)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, max_pixels)?;
+    Ok((format, width, height))
+}
+
 /// Decodes a whole file held in memory.
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<SourceImage> {
     let (format, mut decoder) = open(bytes, max_pixels)?;

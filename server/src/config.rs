@@ -99,6 +99,18 @@ pub struct ServeArgs {
     /// The built site: the hydration bundle and stylesheet live in SITE_ROOT/pkg.
     #[arg(long, env = "TINCT_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Jobs colorized at the same time (each uses the inference pool).
+    #[arg(long, env = "TINCT_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Most jobs waiting at once; submissions beyond it are told to try later.
+    #[arg(long, env = "TINCT_QUEUE_LIMIT", default_value_t = 10_000)]
+    pub queue_limit: i64,
+    /// Largest uploaded file, in MiB.
+    #[arg(long, env = "TINCT_MAX_UPLOAD_MB", default_value_t = 512)]
+    pub max_upload_mb: u64,
+    /// Most files in one submission.
+    #[arg(long, env = "TINCT_MAX_FILES", default_value_t = 1000)]
+    pub max_files: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -14,6 +14,8 @@ pub enum CommandError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Jobs(#[from] crate::jobs::JobError),
     #[error("{0}")]
     Invalid(String),
 }

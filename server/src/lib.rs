@@ -4,5 +4,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod logging;
+pub mod storage;
 pub mod web;

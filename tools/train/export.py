@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import torch
 
-from common import HERE, ExportWrapper, build_net, load_stats
+from common import HERE, ExportWrapper, build_net, grey_to_net_input, load_stats
 
 
 def load_model(ckpt_path, temperature, use_ema=True):
@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--tune", action="store_true", help="report tune-split metrics for several temperatures")
     ap.add_argument("--data", default="/work/shared/data/train")
+    ap.add_argument("--temps", default="0.2,0.25,0.3,0.38,0.5", help="temperatures for --tune")
     args = ap.parse_args()
     torch.set_num_threads(2)
 
@@ -52,9 +53,23 @@ def main():
         from evaluate import run_eval
         stats = load_stats()
         files = [os.path.join(args.data, f) for f in stats["tune_files"]]
-        for t in (0.3, 0.38, 0.5, 0.65, 0.8, 1.0):
-            model, ck = load_model(args.ckpt, t, not args.no_ema)
-            s, _, _ = run_eval(files, torch_predict(model), 256, stats["mean_ab"])
+        model, ck = load_model(args.ckpt, 1.0, not args.no_ema)
+        print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min", flush=True)
+        cache = []
+
+        def predict(x):  # the net runs once per image; the decoding is redone for each T
+            with torch.no_grad():
+                logits = model.net(grey_to_net_input(torch.from_numpy(x)))
+            cache.append(logits)
+            return decode(logits)
+
+        for t in [float(v) for v in args.temps.split(",")]:
+            model.t = t
+            decode = lambda lg: torch.nn.functional.interpolate(  # noqa: E731
+                model.expect(torch.softmax(lg / model.t, dim=1)), scale_factor=4.0,
+                mode="bilinear", align_corners=False).numpy()
+            fn = predict if not cache else (lambda x, it=iter(list(cache)): decode(next(it)))
+            s, _, _ = run_eval(files, fn, 256, stats["mean_ab"])
             print(f"T={t:.2f}  ab-PSNR {s['model'][0]:.2f} (mean-ab {s['mean_ab'][0]:.2f}, grey {s['grey'][0]:.2f})"
                   f"  colourfulness {s['model'][2]:.1f} (gt {s['original'][2]:.1f})", flush=True)
         return

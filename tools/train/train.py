@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--l1", type=float, default=0.01, help="weight of L1 on annealed-mean ab")
     ap.add_argument("--temperature", type=float, default=0.38)
+    ap.add_argument("--rebalance-power", type=float, default=1.0,
+                    help="use rebalancing weights ** p (1 = Zhang et al., 0 = plain CE)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=float, default=180.0, help="seconds")
     ap.add_argument("--seed", type=int, default=0)
@@ -89,6 +91,8 @@ def main():
     data = torch.load(os.path.join(HERE, "cache", "train.pt"))
     imgs = data["train"]
     enc = SoftEncoder(stats)
+    enc.weights = enc.weights ** args.rebalance_power
+    enc.weights = enc.weights / (enc.weights * torch.tensor(stats["prior"], dtype=torch.float32)).sum()
     centers = enc.centers
     net = build_net(stats)
     ema = copy.deepcopy(net).eval()
@@ -105,7 +109,7 @@ def main():
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
-        print(f"resumed from step {step}, {elapsed / 60:.1f} min", flush=True)
+        print(f"resumed from step {step}, {elapsed / 60:.1f} min; args {vars(args)}", flush=True)
     rng = random.Random(args.seed + step)
     torch.manual_seed(args.seed + step)
 

@@ -2,11 +2,9 @@
 
 use std::process::ExitCode;
 
-use app::context::ServerContext;
-
 use crate::config::{Common, ServeArgs};
 use crate::error::CommandError;
-use crate::web::{leptos_options, router, AppState};
+use crate::web::{router, AppState, Limits, StateConfig};
 
 pub fn run(common: &Common, args: &ServeArgs) -> Result<ExitCode, CommandError> {
     let runtime = tokio::runtime::Runtime::new()
@@ -35,14 +33,23 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     let presets = engine::presets::load_presets(&common.workflows_dir)?;
     let db = crate::db::connect(args.database_url.as_deref(), &common.data_dir).await?;
 
-    let state = AppState {
-        leptos_options: leptos_options(&args.site_root, args.bind),
-        context: ServerContext {
-            db,
-            engine,
+    let state = AppState::start(
+        db,
+        engine,
+        StateConfig {
+            site_root: args.site_root.clone(),
+            address: args.bind,
+            data_dir: common.data_dir.clone(),
             workflows_dir: common.workflows_dir.clone(),
+            limits: Limits {
+                max_file_bytes: args.max_upload_mb << 20,
+                max_files: args.max_files,
+            },
+            queue_limit: args.queue_limit,
+            job_workers: args.job_workers,
         },
-    };
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| CommandError::io(format!("cannot listen on {}", args.bind), e))?;

@@ -1,13 +1,16 @@
-//! The HTTP application: Leptos pages and server functions, static files, health check.
+//! The HTTP application: Leptos pages and server functions, the REST API, static files, health.
 
+pub mod api;
+pub mod error;
 mod health;
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use app::context::ServerContext;
 use app::{shell, App};
-use axum::extract::FromRef;
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -15,16 +18,104 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use tokio::sync::Notify;
+
+use crate::jobs::worker::Workers;
+use crate::jobs::{JobError, JobEvents, JobQueue};
+use crate::storage::LocalStore;
+use error::ApiError;
+
+/// Request limits, all configurable.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_files: usize,
+}
+
 /// Everything a handler may need.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub context: ServerContext,
+    pub jobs: Workers,
+    pub data_dir: PathBuf,
+    pub limits: Limits,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+/// What the server is started with, beyond the database and the engine.
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub site_root: PathBuf,
+    pub address: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    pub workflows_dir: PathBuf,
+    pub limits: Limits,
+    pub queue_limit: i64,
+    pub job_workers: usize,
+}
+
+impl AppState {
+    /// Requeues jobs a previous run left unfinished, then starts the job workers.
+    pub async fn start(
+        db: sqlx::SqlitePool,
+        engine: Arc<engine::Engine>,
+        config: StateConfig,
+    ) -> Result<Self, JobError> {
+        let queue = JobQueue::new(db.clone(), config.queue_limit);
+        let requeued = queue.requeue_interrupted().await?;
+        if requeued > 0 {
+            tracing::info!(
+                jobs = requeued,
+                "jobs interrupted by the last stop are queued again"
+            );
+        }
+        let jobs = Workers {
+            queue,
+            store: Arc::new(LocalStore::new(config.data_dir.join("objects"))),
+            engine: engine.clone(),
+            events: JobEvents::default(),
+            wake: Arc::new(Notify::new()),
+        };
+        jobs.start(config.job_workers);
+        Ok(AppState {
+            leptos_options: leptos_options(&config.site_root, config.address),
+            context: ServerContext {
+                db,
+                engine,
+                workflows_dir: config.workflows_dir,
+            },
+            jobs,
+            data_dir: config.data_dir,
+            limits: config.limits,
+        })
+    }
+
+    /// The preset, input size and model a submission runs with: the preset's (default
+    /// `portrait`), with an explicit size taking precedence over the preset's.
+    pub fn resolve_settings(
+        &self,
+        preset: Option<&str>,
+        size: Option<u32>,
+    ) -> Result<(String, u32, String), ApiError> {
+        let presets = engine::presets::load_presets(&self.context.workflows_dir)
+            .map_err(ApiError::internal)?;
+        let name = preset.filter(|p| !p.is_empty()).unwrap_or("portrait");
+        let preset = engine::presets::find_preset(&presets, name)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let size = engine::InputSize::new(size.unwrap_or(preset.input_size))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let model = self
+            .context
+            .engine
+            .registry()
+            .resolve_checkpoint(&preset.checkpoint);
+        Ok((preset.name, size.get(), model))
     }
 }
 
@@ -42,8 +133,26 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
     let options = state.leptos_options.clone();
+    // Uploads are streamed to disk file by file with their own size check, so the whole-body
+    // limit only bounds a batch.
+    let batch_limit = (state
+        .limits
+        .max_file_bytes
+        .saturating_mul(state.limits.max_files as u64))
+    .min(usize::MAX as u64) as usize;
+    let api = Router::new()
+        .route(
+            "/jobs",
+            post(api::submit)
+                .get(api::list_jobs)
+                .layer(DefaultBodyLimit::max(batch_limit)),
+        )
+        .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
+        .route("/jobs/{id}/result", get(api::job_result))
+        .route("/events", get(api::events));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .nest("/api/v1", api)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -60,9 +169,5 @@ pub fn router(state: AppState) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Millis)),
         )
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(120),
-        ))
         .with_state(state)
 }

@@ -1,0 +1,156 @@
+//! The job table as a queue.
+
+use sqlx::SqlitePool;
+
+use super::JobError;
+
+/// What a submission asks for.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub batch_id: Option<String>,
+    pub submitted_by: Option<String>,
+    pub original_name: String,
+    pub original_sha256: String,
+    pub preset: String,
+    pub input_size: u32,
+    pub model: String,
+    pub output_format: String,
+}
+
+/// A job a worker has taken.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub batch_id: Option<String>,
+    pub original_sha256: String,
+    pub input_size: i64,
+    pub model: String,
+    pub output_format: String,
+}
+
+/// What a finished job records about its result.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub result_key: String,
+    pub model_sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub timings_json: String,
+}
+
+#[derive(Clone)]
+pub struct JobQueue {
+    db: SqlitePool,
+    /// Most jobs waiting at once; more are refused, not buffered.
+    limit: i64,
+}
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+impl JobQueue {
+    pub fn new(db: SqlitePool, limit: i64) -> Self {
+        JobQueue { db, limit }
+    }
+
+    pub async fn submit(&self, job: NewJob) -> Result<String, JobError> {
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+            .fetch_one(&self.db)
+            .await?;
+        if waiting >= self.limit {
+            return Err(JobError::QueueFull(waiting));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, batch_id, submitted_by, original_name, original_sha256, preset,
+                               input_size, model, output_format, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+        )
+        .bind(&id)
+        .bind(&job.batch_id)
+        .bind(&job.submitted_by)
+        .bind(&job.original_name)
+        .bind(&job.original_sha256)
+        .bind(&job.preset)
+        .bind(i64::from(job.input_size))
+        .bind(&job.model)
+        .bind(&job.output_format)
+        .execute(&self.db)
+        .await?;
+        Ok(id)
+    }
+
+    /// Takes the oldest queued job, atomically (one statement), or `None` when none waits.
+    pub async fn claim(&self) -> Result<Option<ClaimedJob>, JobError> {
+        let job = sqlx::query_as::<_, ClaimedJob>(&format!(
+            "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
+             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
+             RETURNING id, batch_id, original_sha256, input_size, model, output_format"
+        ))
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(job)
+    }
+
+    /// Marks a running job done. False when it is no longer running (cancelled meanwhile).
+    pub async fn complete(&self, id: &str, done: &Completion) -> Result<bool, JobError> {
+        let result = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'done', finished_at = {NOW}, error = NULL, result_key = ?,
+                             model_sha256 = ?, width = ?, height = ?, timings = ?
+             WHERE id = ? AND status = 'running'"
+        ))
+        .bind(&done.result_key)
+        .bind(&done.model_sha256)
+        .bind(i64::from(done.width))
+        .bind(i64::from(done.height))
+        .bind(&done.timings_json)
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn fail(&self, id: &str, error: &str) -> Result<bool, JobError> {
+        let result = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'failed', finished_at = {NOW}, error = ? WHERE id = ? AND status = 'running'"
+        ))
+        .bind(error)
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Cancels a job that has not started: `Some(its batch)`, or `None` when it is not waiting.
+    pub async fn cancel(&self, id: &str) -> Result<Option<Option<String>>, JobError> {
+        let batch: Option<Option<String>> = sqlx::query_scalar(&format!(
+            "UPDATE jobs SET status = 'cancelled', finished_at = {NOW} WHERE id = ? AND status = 'queued'
+             RETURNING batch_id"
+        ))
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(batch)
+    }
+
+    /// Puts a failed or cancelled job back in the queue.
+    pub async fn retry(&self, id: &str) -> Result<bool, JobError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL
+             WHERE id = ? AND status IN ('failed', 'cancelled')",
+        )
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// At start-up: jobs left `running` by a crash or a kill go back to the queue.
+    pub async fn requeue_interrupted(&self) -> Result<u64, JobError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'",
+        )
+        .execute(&self.db)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}

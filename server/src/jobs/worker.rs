@@ -1,0 +1,130 @@
+//! Workers take jobs from the queue and run them on the engine. Inference runs on blocking
+//! threads, so the web server stays responsive while the CPU or GPU is busy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::encode::OutputFormat;
+use engine::{ColorizeRequest, Engine};
+use tokio::sync::Notify;
+
+use super::queue::Completion;
+use super::{ClaimedJob, JobEvent, JobEvents, JobQueue};
+use crate::storage::{ObjectKey, ObjectStore};
+
+/// Everything a worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct Workers {
+    pub queue: JobQueue,
+    pub store: Arc<dyn ObjectStore>,
+    pub engine: Arc<Engine>,
+    pub events: JobEvents,
+    /// Woken on every submission, so an idle worker starts at once.
+    pub wake: Arc<Notify>,
+}
+
+impl Workers {
+    /// Starts `count` workers; they run until the process ends. With none, jobs are accepted
+    /// and wait for another process to run them.
+    pub fn start(&self, count: usize) {
+        for _ in 0..count {
+            let workers = self.clone();
+            tokio::spawn(async move { workers.run().await });
+        }
+    }
+
+    async fn run(&self) {
+        loop {
+            match self.queue.claim().await {
+                Ok(Some(job)) => self.process(job).await,
+                Ok(None) => {
+                    // The timeout also picks up jobs submitted by another process.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(2), self.wake.notified()).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not take a job from the queue");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, job: ClaimedJob) {
+        self.publish(&job, "running", None);
+        let outcome = self.colorize(&job).await;
+        let recorded = match &outcome {
+            Ok(done) => self.queue.complete(&job.id, done).await,
+            Err(message) => self.queue.fail(&job.id, message).await,
+        };
+        match (recorded, outcome) {
+            (Ok(true), Ok(_)) => self.publish(&job, "done", None),
+            (Ok(true), Err(message)) => {
+                tracing::warn!(job = %job.id, %message, "job failed");
+                self.publish(&job, "failed", Some(message));
+            }
+            (Ok(false), Ok(done)) => {
+                // Cancelled while it ran: its result must not linger.
+                if let Ok(key) = ObjectKey::new(done.result_key) {
+                    let _ = self.store.delete(&key).await;
+                }
+            }
+            (Ok(false), Err(_)) => {}
+            (Err(error), _) => {
+                tracing::error!(job = %job.id, %error, "could not record a job's outcome")
+            }
+        }
+    }
+
+    /// Runs one job; the error is the sentence shown to staff.
+    async fn colorize(&self, job: &ClaimedJob) -> Result<Completion, String> {
+        let original = ObjectKey::original(&job.original_sha256).map_err(|e| e.to_string())?;
+        let bytes = self
+            .store
+            .get_bytes(&original)
+            .await
+            .map_err(|e| format!("the original could not be read: {e}"))?;
+        let format = match job.output_format.as_str() {
+            "jpeg" => OutputFormat::Jpeg { quality: 92 },
+            _ => OutputFormat::Png,
+        };
+        let request = ColorizeRequest {
+            model: Some(job.model.clone()),
+            size: u32::try_from(job.input_size).ok(),
+            format,
+        };
+        let engine = self.engine.clone();
+        let result = tokio::task::spawn_blocking(move || engine.colorize(&bytes, &request))
+            .await
+            .map_err(|e| format!("the colorization crashed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
+        let timings = serde_json::json!({
+            "decode_ms": result.timings.decode.as_secs_f64() * 1000.0,
+            "preprocess_ms": result.timings.preprocess.as_secs_f64() * 1000.0,
+            "inference_ms": result.timings.inference.as_secs_f64() * 1000.0,
+            "postprocess_ms": result.timings.postprocess.as_secs_f64() * 1000.0,
+            "encode_ms": result.timings.encode.as_secs_f64() * 1000.0,
+        });
+        self.store
+            .put_bytes(&key, result.bytes)
+            .await
+            .map_err(|e| format!("the result could not be stored: {e}"))?;
+        Ok(Completion {
+            result_key: key.as_str().to_string(),
+            model_sha256: result.model_sha256,
+            width: result.width,
+            height: result.height,
+            timings_json: timings.to_string(),
+        })
+    }
+
+    fn publish(&self, job: &ClaimedJob, status: &str, error: Option<String>) {
+        self.events.publish(JobEvent {
+            job_id: job.id.clone(),
+            batch_id: job.batch_id.clone(),
+            status: status.into(),
+            error,
+        });
+    }
+}

@@ -1,0 +1,236 @@
+//! Submitting images over the REST API: content checks, storage, the queue, events, results.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use serde_json::Value;
+use tokio_stream::StreamExt;
+use tower::ServiceExt;
+
+use support::{json, multipart, test_app, test_data, TestApp};
+
+fn png_bytes() -> Vec<u8> {
+    std::fs::read(test_data("reference_input.png")).unwrap()
+}
+
+async fn submit(app: &TestApp, fields: &[(&str, &str, &[u8])]) -> (StatusCode, Value) {
+    let (content_type, body) = multipart(fields);
+    let request = Request::post("/api/v1/jobs")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    json(app.router.clone().oneshot(request).await.unwrap()).await
+}
+
+async fn wait_until_finished(app: &TestApp, batch: &str) -> Vec<Value> {
+    for _ in 0..300 {
+        let (_, jobs) = app.get_json(&format!("/api/v1/jobs?batch={batch}")).await;
+        let jobs = jobs.as_array().unwrap().clone();
+        if jobs
+            .iter()
+            .all(|j| ["done", "failed", "cancelled"].contains(&j["status"].as_str().unwrap()))
+        {
+            return jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the batch did not finish in 30 s");
+}
+
+#[tokio::test]
+async fn good_files_are_colorized_and_bad_ones_refused_with_a_reason() {
+    let app = test_app(1, 100).await;
+    let png = png_bytes();
+    let (status, body) = submit(
+        &app,
+        &[
+            ("preset", "", b"portrait"),
+            ("size", "", b"64"),
+            ("images", "harbour.png", &png),
+            ("images", "evil.sh.jpg", b"#!/bin/sh\necho owned\n"),
+            ("images", "../../etc/passwd.png", &png),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let files = body["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(files[0]["accepted"], true);
+    assert_eq!(files[1]["accepted"], false);
+    assert!(
+        files[1]["error"].as_str().unwrap().contains("not an image"),
+        "{body}"
+    );
+    assert_eq!(files[2]["accepted"], true);
+    assert_eq!(
+        files[2]["name"], "passwd.png",
+        "a path from the user was kept"
+    );
+
+    let batch = body["batch_id"].as_str().unwrap();
+    let jobs = wait_until_finished(&app, batch).await;
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        assert_eq!(job["status"], "done", "{job}");
+        assert_eq!(job["input_size"], 64);
+        assert_eq!(job["preset"], "portrait");
+        assert_eq!(
+            (job["width"].as_i64(), job["height"].as_i64()),
+            (Some(240), Some(160))
+        );
+    }
+    // The same scan twice is stored once; nothing escaped the data directory.
+    let originals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM originals")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(originals, 1);
+    assert!(!app.dir.path().join("etc").exists());
+
+    let id = jobs[0]["id"].as_str().unwrap();
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/v1/jobs/{id}/result"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
+    assert_eq!(
+        response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+        "nosniff"
+    );
+    let disposition = response.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("_colorized.png"),
+        "{disposition}"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    let image = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((image.width(), image.height()), (240, 160));
+}
+
+#[tokio::test]
+async fn events_stream_each_state_change_of_a_batch() {
+    let app = test_app(1, 100).await;
+    let batch = "0193c3a8-0000-7000-8000-000000000001";
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("/api/v1/events?batch={batch}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let mut stream = response.into_body().into_data_stream();
+    let png = png_bytes();
+    let (status, _) = submit(
+        &app,
+        &[
+            ("batch", "", batch.as_bytes()),
+            ("size", "", b"64"),
+            ("images", "a.png", &png),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains("\"status\":\"done\"") {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("no done event in 30 s");
+        seen.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+    }
+    let order: Vec<_> = ["queued", "running", "done"]
+        .iter()
+        .map(|s| seen.find(&format!("\"status\":\"{s}\"")))
+        .collect();
+    assert!(
+        order.iter().all(Option::is_some) && order.windows(2).all(|w| w[0] < w[1]),
+        "{seen}"
+    );
+    assert!(seen.contains("event: job"));
+}
+
+#[tokio::test]
+async fn a_waiting_job_can_be_cancelled_and_a_full_queue_says_so() {
+    // No workers: jobs wait.
+    let app = test_app(0, 2).await;
+    let png = png_bytes();
+    let (_, first) = submit(
+        &app,
+        &[("images", "a.png", &png), ("images", "b.png", &png)],
+    )
+    .await;
+    let id = first["files"][0]["job_id"].as_str().unwrap().to_string();
+
+    let (status, body) = submit(&app, &[("images", "c.png", &png)]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body["error"].as_str().unwrap().contains("queue is full"),
+        "{body}"
+    );
+
+    let cancel = || {
+        Request::delete(format!("/api/v1/jobs/{id}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        app.router.clone().oneshot(cancel()).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.router.clone().oneshot(cancel()).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_with_a_sentence() {
+    let app = test_app(0, 100).await;
+    let png = png_bytes();
+    let (_, body) = submit(&app, &[("size", "", b"250"), ("images", "a.png", &png)]).await;
+    assert!(
+        body["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("multiple of 32"),
+        "{body}"
+    );
+    let (_, body) = submit(&app, &[("preset", "", b"sepia"), ("images", "a.png", &png)]).await;
+    assert!(
+        body["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("preset 'sepia' does not exist"),
+        "{body}"
+    );
+    let (status, body) = submit(&app, &[("preset", "", b"portrait")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("no images"),
+        "{body}"
+    );
+}

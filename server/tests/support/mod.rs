@@ -1,0 +1,150 @@
+//! Shared set-up for the server's integration tests: an app with the tiny test model.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use engine::registry::{ModelManifest, Registry};
+use engine::runtime::{Device, Runtime, RuntimeOptions};
+use serde_json::Value;
+use server::web::{router, AppState, Limits, StateConfig};
+use tower::ServiceExt;
+
+pub fn test_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/tests/data")
+        .join(name)
+}
+
+/// An engine whose default model is the tiny test graph (registered as `tiny`, S = 64).
+pub fn engine(dir: &Path) -> Arc<engine::Engine> {
+    let library = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so")
+        });
+    let runtime = Runtime::init(RuntimeOptions {
+        library: Some(library),
+        device: Device::Cpu,
+        intra_threads: 1,
+    })
+    .expect("ONNX Runtime must be installed: run scripts/setup.sh");
+    let models = dir.join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::copy(test_data("tiny_ddcolor.onnx"), models.join("tiny.onnx")).unwrap();
+    let manifest = ModelManifest {
+        name: "tiny".into(),
+        display_name: Some("Tiny test model".into()),
+        file: "tiny.onnx".into(),
+        sha256: engine::registry::sha256_file(&models.join("tiny.onnx")).unwrap(),
+        kind: "ddcolor-compatible".into(),
+        default_input_size: 64,
+        licence: "test".into(),
+        source: "test".into(),
+        training_data: None,
+        evaluation: None,
+        notice: None,
+    };
+    std::fs::write(
+        models.join("tiny.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    Arc::new(engine::Engine::new(
+        runtime,
+        Registry::new(models, dir.join("imported"), "tiny"),
+        Default::default(),
+    ))
+}
+
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub db: sqlx::SqlitePool,
+    pub router: axum::Router,
+}
+
+/// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
+pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = server::db::connect(None, dir.path()).await.unwrap();
+    let state = AppState::start(
+        db.clone(),
+        engine(dir.path()),
+        StateConfig {
+            site_root: dir.path().to_path_buf(),
+            address: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+            limits: Limits {
+                max_file_bytes: 10 << 20,
+                max_files: 20,
+            },
+            queue_limit,
+            job_workers,
+        },
+    )
+    .await
+    .unwrap();
+    TestApp {
+        router: router(state),
+        db,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, uri: &str) -> (StatusCode, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = to_bytes(response.into_body(), 10 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
+        json(
+            self.router
+                .clone()
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub async fn json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 10 << 20).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A multipart/form-data body: `(field, file name or "", content)`.
+pub fn multipart(fields: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "tinct-test-boundary-7c1f";
+    let mut body = Vec::new();
+    for (name, file, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        if file.is_empty() {
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        } else {
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
