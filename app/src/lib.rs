@@ -1,5 +1,6 @@
 //! Tinct's user interface: pages, components and the server functions they call.
 //! Rendered on the server (`ssr`) and hydrated in the browser (`hydrate`).
+#![recursion_limit = "256"]
 
 pub mod components;
 #[cfg(feature = "ssr")]

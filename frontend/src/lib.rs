@@ -1,4 +1,5 @@
 //! The browser half: hydrates the server-rendered page so it becomes interactive.
+#![recursion_limit = "256"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
