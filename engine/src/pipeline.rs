@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::color::{
     decode_table_u16, decode_table_u8, encode_linear, encode_linear_u8, encode_table_u8,
-    grey_for_lightness, lab_to_linear_rgb, lightness_from_luminance, lightness_table_u16,
+    grey_for_lightness, lab_rows_to_linear, lightness_from_luminance, lightness_table_u16,
     lightness_table_u8, luminance, srgb_to_linear,
 };
 use crate::decode::SourceImage;
@@ -113,43 +113,42 @@ pub fn finish(prepared: Prepared, ab: &[f32]) -> Result<DynamicImage> {
         ..
     } = prepared;
     let (a, b) = resize_ab(ab, s, s, width, height)?;
-    let linear_at = |i: usize| {
-        lab_to_linear_rgb(
-            lightness[i],
-            a[i].clamp(-128.0, 127.0),
-            b[i].clamp(-128.0, 127.0),
-        )
+    let lab = LabPlanes {
+        width: width as usize,
+        l: &lightness,
+        a: &a,
+        b: &b,
     };
     let t8 = encode_table_u8();
-    let rgb8_at = |i: usize| linear_at(i).map(|v| encode_linear_u8(t8, v));
-    let rgb16_at = |i: usize| linear_at(i).map(|v| to_u16(encode_linear(v)));
+    let eight = |[r, g, b]: [f32; 3]| [r, g, b].map(|v| encode_linear_u8(t8, v));
+    let sixteen = |[r, g, b]: [f32; 3]| [r, g, b].map(|v| to_u16(encode_linear(v)));
     let image = match (high_depth, alpha) {
         (false, Alpha::None) => {
-            DynamicImage::ImageRgb8(build(width, height, 3, |i, px: &mut [u8]| {
-                px.copy_from_slice(&rgb8_at(i));
+            DynamicImage::ImageRgb8(lab.build(height, 3, |_, rgb, px: &mut [u8]| {
+                px.copy_from_slice(&eight(rgb));
             })?)
         }
         (false, Alpha::Eight(alpha)) => {
-            DynamicImage::ImageRgba8(build(width, height, 4, |i, px: &mut [u8]| {
-                let [r, g, b] = rgb8_at(i);
+            DynamicImage::ImageRgba8(lab.build(height, 4, |i, rgb, px: &mut [u8]| {
+                let [r, g, b] = eight(rgb);
                 px.copy_from_slice(&[r, g, b, alpha[i]]);
             })?)
         }
         (_, Alpha::Sixteen(alpha)) => {
-            DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
-                let [r, g, b] = rgb16_at(i);
+            DynamicImage::ImageRgba16(lab.build(height, 4, |i, rgb, px: &mut [u16]| {
+                let [r, g, b] = sixteen(rgb);
                 px.copy_from_slice(&[r, g, b, alpha[i]]);
             })?)
         }
         (true, Alpha::Eight(alpha)) => {
-            DynamicImage::ImageRgba16(build(width, height, 4, |i, px: &mut [u16]| {
-                let [r, g, b] = rgb16_at(i);
+            DynamicImage::ImageRgba16(lab.build(height, 4, |i, rgb, px: &mut [u16]| {
+                let [r, g, b] = sixteen(rgb);
                 px.copy_from_slice(&[r, g, b, u16::from(alpha[i]) * 257]);
             })?)
         }
         (true, Alpha::None) => {
-            DynamicImage::ImageRgb16(build(width, height, 3, |i, px: &mut [u16]| {
-                px.copy_from_slice(&rgb16_at(i));
+            DynamicImage::ImageRgb16(lab.build(height, 3, |_, rgb, px: &mut [u16]| {
+                px.copy_from_slice(&sixteen(rgb));
             })?)
         }
     };
@@ -160,28 +159,47 @@ fn to_u16(v: f32) -> u16 {
     (v * 65535.0 + 0.5) as u16
 }
 
-/// Fills a `channels`-per-pixel buffer in parallel, one call per pixel index.
-fn build<T, P>(
-    width: u32,
-    height: u32,
-    channels: usize,
-    pixel: impl Fn(usize, &mut [T]) + Sync,
-) -> Result<ImageBuffer<P, Vec<T>>>
-where
-    T: image::Primitive + Send + Sync,
-    P: image::Pixel<Subpixel = T>,
-{
-    let w = width as usize;
-    let mut raw = vec![T::DEFAULT_MIN_VALUE; w * height as usize * channels];
-    raw.par_chunks_mut(w * channels)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (x, px) in row.chunks_exact_mut(channels).enumerate() {
-                pixel(y * w + x, px);
-            }
-        });
-    ImageBuffer::from_raw(width, height, raw)
-        .ok_or_else(|| EngineError::Encode("result buffer has the wrong size".into()))
+/// The full-resolution L, a and b planes of a result.
+struct LabPlanes<'a> {
+    width: usize,
+    l: &'a [f32],
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl LabPlanes<'_> {
+    /// Converts row by row in parallel (to linear RGB, then `pixel` encodes each pixel into its
+    /// `channels` samples; it gets the pixel's index for the alpha plane).
+    fn build<T, P>(
+        &self,
+        height: u32,
+        channels: usize,
+        pixel: impl Fn(usize, [f32; 3], &mut [T]) + Sync,
+    ) -> Result<ImageBuffer<P, Vec<T>>>
+    where
+        T: image::Primitive + Send + Sync,
+        P: image::Pixel<Subpixel = T>,
+    {
+        let w = self.width;
+        let mut raw = vec![T::DEFAULT_MIN_VALUE; w * height as usize * channels];
+        raw.par_chunks_mut(w * channels).enumerate().for_each_init(
+            || [vec![0f32; w], vec![0f32; w], vec![0f32; w]],
+            |linear, (y, row)| {
+                let s = y * w;
+                lab_rows_to_linear(
+                    &self.l[s..s + w],
+                    &self.a[s..s + w],
+                    &self.b[s..s + w],
+                    linear,
+                );
+                for (x, px) in row.chunks_exact_mut(channels).enumerate() {
+                    pixel(s + x, [linear[0][x], linear[1][x], linear[2][x]], px);
+                }
+            },
+        );
+        ImageBuffer::from_raw(w as u32, height, raw)
+            .ok_or_else(|| EngineError::Encode("result buffer has the wrong size".into()))
+    }
 }
 
 /// Lab L (0..100) of every pixel, from whatever pixel layout the decoder produced.
