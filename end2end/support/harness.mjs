@@ -10,8 +10,11 @@ export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const outputDir = path.join(repoRoot, 'end2end', 'test-results');
 mkdirSync(outputDir, { recursive: true });
 
-export async function startServer() {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tinct-e2e-'));
+/**
+ * Starts `tinct serve`. Options: `dataDir` (reuse one, e.g. after a crash; default a fresh
+ * temporary folder) and `env` (extra environment).
+ */
+export async function startServer({ dataDir = mkdtempSync(path.join(tmpdir(), 'tinct-e2e-')), env = {} } = {}) {
   const bin = process.env.TINCT_BIN ?? path.join(repoRoot, 'target', 'debug', 'tinct');
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], {
     cwd: repoRoot,
@@ -20,6 +23,7 @@ export async function startServer() {
       ...process.env,
       TINCT_DATA_DIR: dataDir,
       TINCT_LOG: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,13 +42,14 @@ export async function startServer() {
     url,
     dataDir,
     logs: () => logs,
-    async stop() {
-      if (child.exitCode === null) {
+    /** Stops the server (`SIGKILL` to simulate a crash) and removes its data unless kept. */
+    async stop({ signal = 'SIGTERM', keepData = false } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
+        child.kill(signal);
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
