@@ -13,7 +13,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::{Footer, Header};
-use pages::{AdminPage, GalleryPage, HistoryPage, HomePage, NotFound, UploadPage};
+use pages::{AdminPage, GalleryPage, HistoryPage, HomePage, JobDetailPage, NotFound, UploadPage};
 
 /// The file name (without extension) of the wasm bundle and stylesheet under `/pkg`.
 pub const OUTPUT_NAME: &str = "tinct";
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("upload") view=UploadPage/>
                     <Route path=path!("gallery") view=GalleryPage/>
+                    <Route path=path!("gallery/:id") view=JobDetailPage/>
                     <Route path=path!("history") view=HistoryPage/>
                     <Route path=path!("admin") view=AdminPage/>
                 </Routes>

@@ -70,3 +70,38 @@ test('uploaded scans come back in colour live, and a bad file is refused with a 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the gallery shows each result; the detail view compares it with its original', async () => {
+  const { page, errors } = await openHydrated(browser, `${server.url}/gallery`);
+  const cards = page.locator('[data-testid="gallery-grid"] .gallery-item');
+  assert.equal(await cards.count(), 3);
+  await page.waitForFunction(() => [...document.querySelectorAll('.gallery-item img')].every((img) => img.complete && img.naturalWidth > 0));
+  // Thumbnails are small JPEGs, not the full results.
+  const thumb = await page.locator('.gallery-item img').first().evaluate((img) => [img.naturalWidth, img.src]);
+  assert.ok(thumb[0] <= 320, `thumbnail is ${thumb[0]} px wide`);
+
+  await cards.filter({ hasText: 'harbour.png' }).locator('a').click();
+  await page.waitForURL(/\/gallery\/[0-9a-f-]{36}$/);
+  const compare = page.locator('[data-testid="compare"]');
+  await compare.waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.compare img')].every((img) => img.complete && img.naturalWidth === 240));
+  assert.match(await compare.getAttribute('style'), /--pos: 50%/);
+  await page.locator('[data-testid="compare-slider"]').fill('20');
+  assert.match(await compare.getAttribute('style'), /--pos: 20%/);
+  const clip = await page.locator('.compare img.after').evaluate((img) => getComputedStyle(img).clipPath);
+  assert.match(clip, /inset\(0(px)? 0(px)? 0(px)? 20%\)/);
+
+  const facts = await page.locator('[data-testid="provenance"]').innerText();
+  assert.match(facts, /tinct-mini \(sha256 [0-9a-f]{12}…\)/);
+  assert.match(facts, /portrait/);
+  assert.match(facts, /240 × 160 px/);
+  assert.match(await page.locator('.ai-label').innerText(), /AI-assisted colorization/);
+  await page.screenshot({ path: path.join(outputDir, 'detail.png'), fullPage: true });
+
+  const original = await page.request.get(`${server.url}${await page.locator('a', { hasText: 'Download original' }).getAttribute('href')}`);
+  assert.equal(original.status(), 200);
+  assert.deepEqual(Buffer.from(await original.body()), readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')));
+  assert.match(original.headers()['content-disposition'], /attachment; filename="harbour.png"/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

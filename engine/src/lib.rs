@@ -14,6 +14,7 @@ pub mod model;
 pub mod pipeline;
 pub mod pool;
 pub mod presets;
+pub mod preview;
 pub mod registry;
 pub mod resize;
 pub mod runtime;

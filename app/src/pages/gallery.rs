@@ -47,7 +47,14 @@ pub fn GalleryPage() -> impl IntoView {
                                     .map(|job| {
                                         view! {
                                             <li class="gallery-item">
-                                                <span class="name">{job.original_name}</span>
+                                                <a href=format!("/gallery/{}", job.id)>
+                                                    <img
+                                                        src=format!("/api/v1/jobs/{}/thumbnail", job.id)
+                                                        alt=format!("Colorized {}", job.original_name)
+                                                        loading="lazy"
+                                                    />
+                                                    <span class="name">{job.original_name}</span>
+                                                </a>
                                                 <span class="meta">
                                                     {format!("{} · {} px · {}", job.preset, job.input_size, job.model)}
                                                 </span>

@@ -1,6 +1,7 @@
 //! One module per page, each with the server functions it calls.
 
 mod admin;
+mod detail;
 mod gallery;
 mod history;
 mod home;
@@ -8,6 +9,7 @@ mod not_found;
 mod upload;
 
 pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
+pub use detail::{job_detail, JobDetail, JobDetailPage, ResultDetail};
 pub use gallery::{list_results, GalleryPage, ListResults};
 pub use history::{list_jobs, HistoryPage, JobRow, ListJobs};
 pub use home::{

@@ -351,6 +351,116 @@ pub async fn job_result(
     ))
 }
 
+/// `GET /api/v1/jobs/{id}/original`: the uploaded file, unchanged, as a download.
+pub async fn job_original(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT j.original_sha256, j.original_name, o.format FROM jobs j JOIN originals o ON o.sha256 = j.original_sha256
+         WHERE j.id = ?",
+    )
+    .bind(&id)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?;
+    let (sha256, name, format) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+    let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
+    let bytes = state
+        .jobs
+        .store
+        .get_bytes(&key)
+        .await
+        .map_err(ApiError::internal)?;
+    let mime = match format.as_str() {
+        "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "tiff" => "image/tiff",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    };
+    Ok(download(bytes, mime, &name))
+}
+
+/// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
+pub async fn job_thumbnail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    cached_preview(&state, &id, "result", 320).await
+}
+
+/// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
+/// before/after comparison (browsers cannot show TIFF originals).
+pub async fn job_preview(
+    State(state): State<AppState>,
+    Path((id, which)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    match which.as_str() {
+        "original" | "result" => cached_preview(&state, &id, &which, 1600).await,
+        _ => Err(ApiError::not_found(
+            "a preview is of the original or the result",
+        )),
+    }
+}
+
+async fn cached_preview(
+    state: &AppState,
+    id: &str,
+    which: &str,
+    max_side: u32,
+) -> Result<Response, ApiError> {
+    let key = ObjectKey::new(format!("previews/{id}-{which}-{max_side}.jpg"))
+        .map_err(|_| ApiError::not_found("no such job"))?;
+    let store = &state.jobs.store;
+    let bytes = match store.get_bytes(&key).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let row: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT original_sha256, result_key FROM jobs WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&state.context.db)
+                    .await
+                    .map_err(ApiError::internal)?;
+            let (sha256, result_key) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+            let source = match which {
+                "original" => ObjectKey::original(&sha256).map_err(ApiError::internal)?,
+                _ => ObjectKey::new(
+                    result_key.ok_or_else(|| ApiError::not_found("this job has no result yet"))?,
+                )
+                .map_err(ApiError::internal)?,
+            };
+            let image = store.get_bytes(&source).await.map_err(ApiError::internal)?;
+            let max_pixels = state.context.engine.settings().max_pixels;
+            let preview = tokio::task::spawn_blocking(move || {
+                engine::preview::jpeg_preview(&image, max_side, max_pixels)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+            store
+                .put_bytes(&key, preview.clone())
+                .await
+                .map_err(ApiError::internal)?;
+            preview
+        }
+    };
+    let mut response = Body::from(bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // A job's images never change.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=604800, immutable"),
+    );
+    Ok(response)
+}
+
 /// A file response that browsers save rather than render, with a header-safe name.
 fn download(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
     let ascii: String = name

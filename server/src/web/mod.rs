@@ -149,6 +149,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/jobs/{id}/result", get(api::job_result))
+        .route("/jobs/{id}/original", get(api::job_original))
+        .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
+        .route("/jobs/{id}/preview/{which}", get(api::job_preview))
         .route("/events", get(api::events));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -1,0 +1,139 @@
+//! One result: before/after comparison, how it was made, downloads.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ResultDetail {
+    pub id: String,
+    pub original_name: String,
+    pub preset: String,
+    pub input_size: i64,
+    pub model: String,
+    pub model_sha256: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    /// Milliseconds per stage, as JSON.
+    pub timings: Option<String>,
+}
+
+#[server(endpoint = "job_detail")]
+pub async fn job_detail(id: String) -> Result<Option<ResultDetail>, ServerFnError> {
+    use crate::context::{internal, server_context};
+    let ctx = server_context()?;
+    sqlx::query_as::<_, ResultDetail>(
+        "SELECT id, original_name, preset, input_size, model, model_sha256, status, error, width, height,
+                created_at, finished_at, timings
+         FROM jobs WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&ctx.db)
+    .await
+    .map_err(|e| internal("the job could not be read", e))
+}
+
+#[component]
+pub fn JobDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        job_detail,
+    );
+    view! {
+        <p><a href="/gallery">"← Gallery"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(job)) => view! { <Detail job/> }.into_any(),
+                    Ok(None) => view! { <h1>"No such result"</h1><p>"It may have been deleted."</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(job: ResultDetail) -> impl IntoView {
+    let position = RwSignal::new(50u8);
+    let base = format!("/api/v1/jobs/{}", job.id);
+    let done = job.status == "done";
+    let stage = |key: &str| {
+        job.timings
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .and_then(|t| t[key].as_f64())
+            .map(|ms| format!("{ms:.0} ms"))
+            .unwrap_or_else(|| "–".into())
+    };
+    let timings = format!(
+        "inference {}, pre-processing {}, post-processing {}",
+        stage("inference_ms"),
+        stage("preprocess_ms"),
+        stage("postprocess_ms")
+    );
+    let checksum = job
+        .model_sha256
+        .as_deref()
+        .map(|s| s.chars().take(12).collect::<String>())
+        .unwrap_or_default();
+    view! {
+        <h1>{job.original_name.clone()}</h1>
+        <p class="ai-label">"AI-assisted colorization — the colours are the model's guess, not the original record."</p>
+        {done
+            .then(|| {
+                view! {
+                    <div class="compare" data-testid="compare" style=move || format!("--pos: {}%", position.get())>
+                        <img src=format!("{base}/preview/original") alt="Original"/>
+                        <img class="after" src=format!("{base}/preview/result") alt="Colorized"/>
+                        <span class="compare-label left">"Original"</span>
+                        <span class="compare-label right">"Colorized"</span>
+                        <input
+                            type="range"
+                            min="0"
+                            max="100"
+                            aria-label="Compare original and colorized"
+                            data-testid="compare-slider"
+                            prop:value=move || position.get().to_string()
+                            on:input=move |ev| position.set(event_target_value(&ev).parse().unwrap_or(50))
+                        />
+                    </div>
+                }
+            })}
+        {job.error.clone().map(|e| view! { <p class="error">{e}</p> })}
+        <div class="hero-actions">
+            {done.then(|| view! { <a class="button primary" href=format!("{base}/result") download="">"Download colour version"</a> })}
+            <a class="button" href=format!("{base}/original") download="">"Download original"</a>
+        </div>
+        <section class="card">
+            <h2>"How it was made"</h2>
+            <dl class="facts" data-testid="provenance">
+                <dt>"Status"</dt>
+                <dd>{job.status.clone()}</dd>
+                <dt>"Model"</dt>
+                <dd>{format!("{} (sha256 {checksum}…)", job.model)}</dd>
+                <dt>"Preset"</dt>
+                <dd>{job.preset.clone()}</dd>
+                <dt>"Model input size"</dt>
+                <dd>{format!("{} px", job.input_size)}</dd>
+                <dt>"Image size"</dt>
+                <dd>{match (job.width, job.height) {
+                    (Some(w), Some(h)) => format!("{w} × {h} px (the original's)"),
+                    _ => "–".into(),
+                }}</dd>
+                <dt>"Submitted"</dt>
+                <dd>{job.created_at.clone()}</dd>
+                <dt>"Finished"</dt>
+                <dd>{job.finished_at.clone().unwrap_or_else(|| "–".into())}</dd>
+                <dt>"Time"</dt>
+                <dd>{timings}</dd>
+            </dl>
+        </section>
+    }
+}
