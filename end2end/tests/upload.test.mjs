@@ -105,3 +105,25 @@ test('the gallery shows each result; the detail view compares it with its origin
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('files dropped on the page are uploaded too', async () => {
+  const { page, errors } = await openHydrated(browser, `${server.url}/upload`);
+  const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')).toString('base64');
+  const transfer = await page.evaluateHandle((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'dropped-1.png', { type: 'image/png' }));
+    dt.items.add(new File([bytes], 'dropped-2.png', { type: 'image/png' }));
+    return dt;
+  }, scan);
+  await page.dispatchEvent('[data-testid="drop-zone"]', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('[data-testid="drop-zone"]', 'drop', { dataTransfer: transfer });
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-testid="upload-row"][data-status="done"]').length === 2,
+    null,
+    { timeout: 60_000 },
+  );
+  assert.deepEqual(await page.locator('[data-testid="upload-row"] .name').allInnerTexts(), ['dropped-1.png', 'dropped-2.png']);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -6,7 +6,10 @@ use leptos::task::spawn_local;
 use serde_json::Value;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{EventSource, File, FileList, FormData, MessageEvent, ProgressEvent, XmlHttpRequest};
+use web_sys::{
+    EventSource, File, FileList, FileSystemDirectoryEntry, FileSystemDirectoryReader,
+    FileSystemEntry, FileSystemFileEntry, FormData, MessageEvent, ProgressEvent, XmlHttpRequest,
+};
 
 use super::{batch_jobs, FileRow, UploadState};
 
@@ -18,45 +21,91 @@ pub fn files_chosen(state: UploadState, ev: &leptos::ev::Event) {
         return;
     };
     if let Some(files) = input.files() {
-        upload_all(state, &files);
+        let batch = ensure_batch(state);
+        for file in list(&files) {
+            upload_file(state, &batch, file);
+        }
     }
     // Let the same files be chosen again later.
     input.set_value("");
 }
 
+/// Dropped files, and every file inside dropped folders (walked recursively).
 pub fn files_dropped(state: UploadState, ev: &leptos::ev::DragEvent) {
-    if let Some(files) = ev.data_transfer().and_then(|dt| dt.files()) {
-        upload_all(state, &files);
+    let Some(transfer) = ev.data_transfer() else {
+        return;
+    };
+    let items = transfer.items();
+    let entries: Vec<FileSystemEntry> = (0..items.length())
+        .filter_map(|i| items.get(i))
+        .filter_map(|item| item.webkit_get_as_entry().ok().flatten())
+        .collect();
+    let batch = ensure_batch(state);
+    if entries.is_empty() {
+        for file in transfer.files().map(|f| list(&f)).unwrap_or_default() {
+            upload_file(state, &batch, file);
+        }
+    }
+    for entry in entries {
+        walk(state, batch.clone(), entry);
     }
 }
 
-fn upload_all(state: UploadState, files: &FileList) {
-    let batch = match state.batch.get_untracked() {
-        Some(batch) => batch,
-        None => {
-            let batch = new_batch_id();
-            state.batch.set(Some(batch.clone()));
-            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-                let _ = history.replace_state_with_url(
-                    &wasm_bindgen::JsValue::NULL,
-                    "",
-                    Some(&format!("/upload?batch={batch}")),
-                );
-            }
-            follow_batch(state, batch.clone());
-            batch
-        }
-    };
-    for i in 0..files.length() {
-        if let Some(file) = files.get(i) {
-            // Hidden files of a chosen folder (.DS_Store, Thumbs.db…) are not scans.
-            if file.name().starts_with('.') || file.name().eq_ignore_ascii_case("thumbs.db") {
-                continue;
-            }
-            let row = state.add_row(file.name(), "uploading");
-            upload(state, &batch, file, row);
-        }
+fn list(files: &FileList) -> Vec<File> {
+    (0..files.length()).filter_map(|i| files.get(i)).collect()
+}
+
+fn walk(state: UploadState, batch: String, entry: FileSystemEntry) {
+    if entry.is_file() {
+        let file_entry: FileSystemFileEntry = entry.unchecked_into();
+        let on_file = Closure::once_into_js(move |file: File| upload_file(state, &batch, file));
+        file_entry.file_with_callback(on_file.unchecked_ref());
+    } else if entry.is_directory() {
+        let folder: FileSystemDirectoryEntry = entry.unchecked_into();
+        read_folder(state, batch, folder.create_reader());
     }
+}
+
+/// `readEntries` hands out a folder's entries in chunks: read until a chunk is empty.
+fn read_folder(state: UploadState, batch: String, reader: FileSystemDirectoryReader) {
+    let next = reader.clone();
+    let on_entries = Closure::once_into_js(move |entries: js_sys::Array| {
+        if entries.length() == 0 {
+            return;
+        }
+        for entry in entries.iter() {
+            walk(state, batch.clone(), entry.unchecked_into());
+        }
+        read_folder(state, batch, next);
+    });
+    let _ = reader.read_entries_with_callback(on_entries.unchecked_ref());
+}
+
+/// The page's batch, started (with its address and its event stream) on the first file.
+fn ensure_batch(state: UploadState) -> String {
+    if let Some(batch) = state.batch.get_untracked() {
+        return batch;
+    }
+    let batch = new_batch_id();
+    state.batch.set(Some(batch.clone()));
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("/upload?batch={batch}")),
+        );
+    }
+    follow_batch(state, batch.clone());
+    batch
+}
+
+fn upload_file(state: UploadState, batch: &str, file: File) {
+    // Hidden files of a chosen folder (.DS_Store, Thumbs.db…) are not scans.
+    if file.name().starts_with('.') || file.name().eq_ignore_ascii_case("thumbs.db") {
+        return;
+    }
+    let row = state.add_row(file.name(), "uploading");
+    upload(state, batch, file, row);
 }
 
 /// A random UUID (v4 layout) for a new batch; `crypto.randomUUID` needs HTTPS, this does not.
