@@ -127,3 +127,32 @@ test('files dropped on the page are uploaded too', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('History lists the jobs, filters them, and says in plain words why one failed', async () => {
+  // A PNG cut in half passes the upload check (its header is fine) and fails when colorized.
+  const png = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png'));
+  const form = new FormData();
+  form.append('images', new Blob([png.subarray(0, png.length / 2)], { type: 'image/png' }), 'torn-scan.png');
+  const submitted = await (await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form })).json();
+  assert.equal(submitted.files[0].accepted, true);
+  const id = submitted.files[0].job_id;
+  for (let i = 0; ; i++) {
+    const job = await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json();
+    if (job.status === 'failed') break;
+    assert.ok(i < 300, `job never failed: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  const { page, errors } = await openHydrated(browser, `${server.url}/history`);
+  const rows = page.locator('[data-testid="jobs-table"] tbody tr');
+  assert.equal(await rows.count(), 6);
+  await page.selectOption('[data-testid="history-filters"] select[name="status"]', 'failed');
+  await page.click('[data-testid="history-filters"] button[type="submit"]');
+  await page.waitForURL(/status=failed/);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="jobs-table"] tbody tr').length === 1);
+  const failed = await rows.first().innerText();
+  assert.match(failed, /torn-scan\.png/);
+  assert.match(failed, /could not be decoded/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

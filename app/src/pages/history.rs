@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use leptos_router::hooks::use_query_map;
+
 use crate::components::empty_state::EmptyState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -21,16 +23,31 @@ pub struct JobRow {
     pub finished_at: Option<String>,
 }
 
-/// The newest jobs first (at most 500 here; the full history pages arrive with the job queue).
+/// Jobs per page of the history.
+pub const HISTORY_PAGE: i64 = 100;
+
+/// The newest jobs first, optionally of one status and one batch; `before` (a `created_at`
+/// value) pages back. Paging by key stays fast however long the history is.
 #[server(endpoint = "list_jobs")]
-pub async fn list_jobs() -> Result<Vec<JobRow>, ServerFnError> {
+pub async fn list_jobs(
+    status: Option<String>,
+    batch: Option<String>,
+    before: Option<String>,
+) -> Result<Vec<JobRow>, ServerFnError> {
     use crate::context::{internal, server_context};
     let ctx = server_context()?;
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     sqlx::query_as::<_, JobRow>(
         "SELECT id, original_name, preset, input_size, model, status, submitted_by, error,
                 created_at, started_at, finished_at
-         FROM jobs ORDER BY created_at DESC LIMIT 500",
+         FROM jobs
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2) AND (?3 IS NULL OR created_at < ?3)
+         ORDER BY created_at DESC LIMIT ?4",
     )
+    .bind(blank(status))
+    .bind(blank(batch))
+    .bind(blank(before))
+    .bind(HISTORY_PAGE)
     .fetch_all(&ctx.db)
     .await
     .map_err(|e| internal("the job history could not be read", e))
@@ -38,9 +55,36 @@ pub async fn list_jobs() -> Result<Vec<JobRow>, ServerFnError> {
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
-    let jobs = Resource::new(|| (), |_| list_jobs());
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        (q.get("status"), q.get("batch"), q.get("before"))
+    };
+    let jobs = Resource::new(filter, |(status, batch, before)| {
+        list_jobs(status, batch, before)
+    });
+    let selected =
+        move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
     view! {
         <h1>"History"</h1>
+        <form class="filters" method="get" action="/history" data-testid="history-filters">
+            <label>
+                "Status "
+                <select name="status">
+                    <option value="">"All"</option>
+                    <option value="queued" selected=selected("queued")>"Waiting"</option>
+                    <option value="running" selected=selected("running")>"Running"</option>
+                    <option value="done" selected=selected("done")>"Done"</option>
+                    <option value="failed" selected=selected("failed")>"Failed"</option>
+                    <option value="cancelled" selected=selected("cancelled")>"Cancelled"</option>
+                </select>
+            </label>
+            <label>
+                "Batch "
+                <input name="batch" placeholder="batch id" value=move || query.read().get("batch").unwrap_or_default()/>
+            </label>
+            <button class="button" type="submit">"Filter"</button>
+        </form>
         <Suspense fallback=|| view! { <p>"Loading the job history…"</p> }>
             {move || Suspend::new(async move {
                 match jobs.await {
@@ -49,13 +93,30 @@ pub fn HistoryPage() -> impl IntoView {
                             <EmptyState title="No jobs yet" action=("/upload", "Upload scans")>
                                 <p>
                                     "Every colorization you start appears here with its status, preset, model and timings, "
-                                    "and failed ones say why in plain words."
+                                    "and failed ones say why in plain words. (If you filtered, nothing matches.)"
                                 </p>
                             </EmptyState>
                         }
                             .into_any()
                     }
-                    Ok(jobs) => view! { <JobTable jobs/> }.into_any(),
+                    Ok(jobs) => {
+                        let older = (jobs.len() as i64 == HISTORY_PAGE)
+                            .then(|| jobs.last().map(|j| j.created_at.clone()))
+                            .flatten()
+                            .map(|before| {
+                                let q = query.read_untracked();
+                                format!(
+                                    "/history?status={}&batch={}&before={before}",
+                                    q.get("status").unwrap_or_default(),
+                                    q.get("batch").unwrap_or_default()
+                                )
+                            });
+                        view! {
+                            <JobTable jobs/>
+                            {older.map(|href| view! { <p><a class="button" href=href>"Older jobs →"</a></p> })}
+                        }
+                            .into_any()
+                    }
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }
             })}
