@@ -3,6 +3,7 @@
 pub mod api;
 pub mod error;
 mod health;
+mod zip_download;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
                 .get(api::list_jobs)
                 .layer(DefaultBodyLimit::max(batch_limit)),
         )
+        .route("/jobs/zip", get(zip_download::download))
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/jobs/{id}/result", get(api::job_result))
         .route("/jobs/{id}/original", get(api::job_original))

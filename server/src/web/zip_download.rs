@@ -1,0 +1,192 @@
+//! `GET /api/v1/jobs/zip?id=…&id=…`: chosen results as one ZIP, streamed while it is written
+//! (never built in memory), with a `manifest.csv` saying what each file is and where it came from.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::storage::ObjectKey;
+
+const MAX_ITEMS: usize = 1000;
+
+#[derive(Debug, sqlx::FromRow)]
+struct Item {
+    id: String,
+    original_name: String,
+    preset: String,
+    input_size: i64,
+    model: String,
+    model_sha256: Option<String>,
+    finished_at: Option<String>,
+    result_key: Option<String>,
+    output_format: String,
+}
+
+pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let ids: Vec<String> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("id="))
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        .map(str::to_string)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("choose at least one result"));
+    }
+    if ids.len() > MAX_ITEMS {
+        return Err(ApiError::bad_request(format!("at most {MAX_ITEMS} results per download")));
+    }
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT id, original_name, preset, input_size, model, model_sha256, finished_at, result_key, output_format
+         FROM jobs WHERE status = 'done' AND id IN ({placeholders}) ORDER BY finished_at"
+    );
+    let mut select = sqlx::query_as::<_, Item>(&sql);
+    for id in &ids {
+        select = select.bind(id);
+    }
+    let items = select.fetch_all(&state.context.db).await.map_err(ApiError::internal)?;
+    if items.is_empty() {
+        return Err(ApiError::not_found("none of the chosen jobs has a result"));
+    }
+
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let store = state.jobs.store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let writer = ChannelWriter { sender: sender.clone(), buffer: Vec::with_capacity(CHUNK) };
+        let fetch = |key: &str| {
+            let key = ObjectKey::new(key).map_err(std::io::Error::other)?;
+            runtime.block_on(store.get_bytes(&key)).map_err(std::io::Error::other)
+        };
+        if let Err(error) = write_zip(writer, &items, fetch) {
+            tracing::warn!(%error, "ZIP download stopped");
+            let _ = sender.blocking_send(Err(error));
+        }
+    });
+
+    let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"tinct-results.zip\""),
+    );
+    Ok(response)
+}
+
+fn write_zip(
+    writer: ChannelWriter,
+    items: &[Item],
+    fetch: impl Fn(&str) -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<()> {
+    // Results are PNG or JPEG, compressed already: store them as they are.
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    let mut zip = zip::ZipWriter::new_stream(writer);
+    let mut taken = HashSet::new();
+    let mut manifest = String::from(
+        "file,original_name,preset,input_size,model,model_sha256,finished_at,job_id,note\n",
+    );
+    for item in items {
+        let Some(key) = &item.result_key else { continue };
+        let bytes = fetch(key)?;
+        let extension = if item.output_format == "jpeg" { "jpg" } else { "png" };
+        let name = unique_name(&mut taken, &item.original_name, extension);
+        zip.start_file(name.as_str(), options).map_err(std::io::Error::other)?;
+        zip.write_all(&bytes)?;
+        manifest.push_str(
+            &[
+                name.as_str(),
+                &item.original_name,
+                &item.preset,
+                &item.input_size.to_string(),
+                &item.model,
+                item.model_sha256.as_deref().unwrap_or(""),
+                item.finished_at.as_deref().unwrap_or(""),
+                &item.id,
+                "AI-assisted colorization",
+            ]
+            .map(csv_field)
+            .join(","),
+        );
+        manifest.push('\n');
+    }
+    zip.start_file("manifest.csv", options).map_err(std::io::Error::other)?;
+    zip.write_all(manifest.as_bytes())?;
+    let mut writer = zip.finish().map_err(std::io::Error::other)?.into_inner();
+    writer.flush()
+}
+
+/// `NAME_colorized.png` with only safe characters, unique within the archive.
+fn unique_name(taken: &mut HashSet<String>, original: &str, extension: &str) -> String {
+    let stem = original.rsplit_once('.').map_or(original, |(stem, _)| stem);
+    let safe: String = stem
+        .chars()
+        .map(|c| if c.is_alphanumeric() || "-_ ".contains(c) { c } else { '_' })
+        .collect();
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+        let name = format!("{safe}_colorized{suffix}.{extension}");
+        if taken.insert(name.clone()) {
+            return name;
+        }
+        n += 1;
+    }
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+const CHUNK: usize = 256 * 1024;
+
+/// Hands what the ZIP writer produces to the response body in chunks.
+struct ChannelWriter {
+    sender: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
