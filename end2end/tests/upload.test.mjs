@@ -80,6 +80,20 @@ test('the gallery shows each result; the detail view compares it with its origin
   const thumb = await page.locator('.gallery-item img').first().evaluate((img) => [img.naturalWidth, img.src]);
   assert.ok(thumb[0] <= 320, `thumbnail is ${thumb[0]} px wide`);
 
+  // Two results as one ZIP.
+  await cards.filter({ hasText: 'harbour.png' }).locator('input[type="checkbox"]').check();
+  await cards.filter({ hasText: 'street.png' }).locator('input[type="checkbox"]').check();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('[data-testid="zip-form"] button[type="submit"]'),
+  ]);
+  assert.equal(download.suggestedFilename(), 'tinct-results.zip');
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.subarray(0, 4).toString('hex'), '504b0304');
+  for (const name of ['harbour_colorized.png', 'street_colorized.png', 'manifest.csv']) {
+    assert.ok(zip.includes(Buffer.from(name)), `${name} is not in the ZIP`);
+  }
+
   await cards.filter({ hasText: 'harbour.png' }).locator('a').click();
   await page.waitForURL(/\/gallery\/[0-9a-f-]{36}$/);
   const compare = page.locator('[data-testid="compare"]');

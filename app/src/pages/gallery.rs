@@ -92,12 +92,21 @@ pub fn GalleryPage() -> impl IntoView {
                     Ok(results) => {
                         let older = older(&results);
                         view! {
+                            <form method="get" action="/api/v1/jobs/zip" data-testid="zip-form">
+                            <p class="zip-bar">
+                                <button class="button" type="submit">"Download selected as ZIP"</button>
+                                <span class="meta">" Tick the results you want; the ZIP holds them with a manifest of where each came from."</span>
+                            </p>
                             <ul class="gallery-grid" data-testid="gallery-grid">
                                 {results
                                     .into_iter()
                                     .map(|job| {
                                         view! {
                                             <li class="gallery-item">
+                                                <label class="pick">
+                                                    <input type="checkbox" name="id" value=job.id.clone()/>
+                                                    " Select"
+                                                </label>
                                                 <a href=format!("/gallery/{}", job.id)>
                                                     <img
                                                         src=format!("/api/v1/jobs/{}/thumbnail", job.id)
@@ -114,6 +123,7 @@ pub fn GalleryPage() -> impl IntoView {
                                     })
                                     .collect_view()}
                             </ul>
+                            </form>
                             {older}
                         }
                             .into_any()

@@ -33,7 +33,10 @@ struct Item {
     output_format: String,
 }
 
-pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn download(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let ids: Vec<String> = query
         .unwrap_or_default()
         .split('&')
@@ -47,7 +50,9 @@ pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) 
         return Err(ApiError::bad_request("choose at least one result"));
     }
     if ids.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request(format!("at most {MAX_ITEMS} results per download")));
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_ITEMS} results per download"
+        )));
     }
     let placeholders = vec!["?"; ids.len()].join(", ");
     let sql = format!(
@@ -58,7 +63,10 @@ pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) 
     for id in &ids {
         select = select.bind(id);
     }
-    let items = select.fetch_all(&state.context.db).await.map_err(ApiError::internal)?;
+    let items = select
+        .fetch_all(&state.context.db)
+        .await
+        .map_err(ApiError::internal)?;
     if items.is_empty() {
         return Err(ApiError::not_found("none of the chosen jobs has a result"));
     }
@@ -67,10 +75,15 @@ pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) 
     let store = state.jobs.store.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let writer = ChannelWriter { sender: sender.clone(), buffer: Vec::with_capacity(CHUNK) };
+        let writer = ChannelWriter {
+            sender: sender.clone(),
+            buffer: Vec::with_capacity(CHUNK),
+        };
         let fetch = |key: &str| {
             let key = ObjectKey::new(key).map_err(std::io::Error::other)?;
-            runtime.block_on(store.get_bytes(&key)).map_err(std::io::Error::other)
+            runtime
+                .block_on(store.get_bytes(&key))
+                .map_err(std::io::Error::other)
         };
         if let Err(error) = write_zip(writer, &items, fetch) {
             tracing::warn!(%error, "ZIP download stopped");
@@ -80,8 +93,14 @@ pub async fn download(State(state): State<AppState>, RawQuery(query): RawQuery) 
 
     let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"tinct-results.zip\""),
@@ -102,11 +121,18 @@ fn write_zip(
         "file,original_name,preset,input_size,model,model_sha256,finished_at,job_id,note\n",
     );
     for item in items {
-        let Some(key) = &item.result_key else { continue };
+        let Some(key) = &item.result_key else {
+            continue;
+        };
         let bytes = fetch(key)?;
-        let extension = if item.output_format == "jpeg" { "jpg" } else { "png" };
+        let extension = if item.output_format == "jpeg" {
+            "jpg"
+        } else {
+            "png"
+        };
         let name = unique_name(&mut taken, &item.original_name, extension);
-        zip.start_file(name.as_str(), options).map_err(std::io::Error::other)?;
+        zip.start_file(name.as_str(), options)
+            .map_err(std::io::Error::other)?;
         zip.write_all(&bytes)?;
         manifest.push_str(
             &[
@@ -125,7 +151,8 @@ fn write_zip(
         );
         manifest.push('\n');
     }
-    zip.start_file("manifest.csv", options).map_err(std::io::Error::other)?;
+    zip.start_file("manifest.csv", options)
+        .map_err(std::io::Error::other)?;
     zip.write_all(manifest.as_bytes())?;
     let mut writer = zip.finish().map_err(std::io::Error::other)?.into_inner();
     writer.flush()
@@ -136,11 +163,21 @@ fn unique_name(taken: &mut HashSet<String>, original: &str, extension: &str) -> 
     let stem = original.rsplit_once('.').map_or(original, |(stem, _)| stem);
     let safe: String = stem
         .chars()
-        .map(|c| if c.is_alphanumeric() || "-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || "-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut n = 1;
     loop {
-        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let name = format!("{safe}_colorized{suffix}.{extension}");
         if taken.insert(name.clone()) {
             return name;
@@ -170,10 +207,13 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)));
-        self.sender
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK),
+        ));
+        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
     }
 }
 
