@@ -18,17 +18,16 @@ pub async fn list_results(
     batch: Option<String>,
     before: Option<String>,
 ) -> Result<Vec<JobRow>, ServerFnError> {
+    use super::history::JOB_ROW_SELECT;
     use crate::context::{internal, server_context};
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    sqlx::query_as::<_, JobRow>(
-        "SELECT id, original_name, preset, input_size, model, status, submitted_by, error,
-                created_at, started_at, finished_at
-         FROM jobs
+    sqlx::query_as::<_, JobRow>(&format!(
+        "{JOB_ROW_SELECT}
          WHERE status = 'done' AND (?1 IS NULL OR preset = ?1) AND (?2 IS NULL OR batch_id = ?2)
                AND (?3 IS NULL OR finished_at < ?3)
-         ORDER BY finished_at DESC LIMIT ?4",
-    )
+         ORDER BY finished_at DESC LIMIT ?4"
+    ))
     .bind(blank(preset))
     .bind(blank(batch))
     .bind(blank(before))

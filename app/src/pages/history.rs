@@ -23,6 +23,12 @@ pub struct JobRow {
     pub finished_at: Option<String>,
 }
 
+/// The columns of a [`JobRow`], for every query that lists jobs.
+#[cfg(feature = "ssr")]
+pub const JOB_ROW_SELECT: &str =
+    "SELECT id, original_name, preset, input_size, model, status, submitted_by, error,
+        created_at, started_at, finished_at FROM jobs";
+
 /// Jobs per page of the history.
 pub const HISTORY_PAGE: i64 = 100;
 
@@ -38,11 +44,9 @@ pub async fn list_jobs(
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     sqlx::query_as::<_, JobRow>(
-        "SELECT id, original_name, preset, input_size, model, status, submitted_by, error,
-                created_at, started_at, finished_at
-         FROM jobs
+        &format!("{JOB_ROW_SELECT}
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2) AND (?3 IS NULL OR created_at < ?3)
-         ORDER BY created_at DESC LIMIT ?4",
+         ORDER BY created_at DESC LIMIT ?4"),
     )
     .bind(blank(status))
     .bind(blank(batch))

@@ -446,15 +446,9 @@ async fn cached_preview(
             preview
         }
     };
-    let mut response = Body::from(bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let mut response = file_response(Body::from(bytes), "image/jpeg", None);
     // A job's images never change.
-    headers.insert(
+    response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=604800, immutable"),
     );
@@ -462,30 +456,34 @@ async fn cached_preview(
 }
 
 /// A file response that browsers save rather than render, with a header-safe name.
-fn download(bytes: Vec<u8>, mime: &str, name: &str) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"");
-    let mut response = Body::from(bytes).into_response();
+fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> Response {
+    file_response(Body::from(bytes), mime, Some(name))
+}
+
+/// A response carrying a stored file: its type (never sniffed) and, for downloads, an
+/// `attachment` disposition whose name keeps only safe ASCII characters.
+pub(super) fn file_response(body: Body, mime: &'static str, attachment: Option<&str>) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
+    if let Some(name) = attachment {
+        let ascii: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
     }
     response
 }

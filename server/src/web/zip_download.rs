@@ -6,14 +6,14 @@ use std::io::Write;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
+use super::api::file_response;
 use super::error::ApiError;
 use super::AppState;
 use crate::storage::ObjectKey;
@@ -91,21 +91,11 @@ pub async fn download(
         }
     });
 
-    let mut response = Body::from_stream(ReceiverStream::new(receiver)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"tinct-results.zip\""),
-    );
-    Ok(response)
+    Ok(file_response(
+        Body::from_stream(ReceiverStream::new(receiver)),
+        "application/zip",
+        Some("tinct-results.zip"),
+    ))
 }
 
 fn write_zip(
