@@ -1,0 +1,37 @@
+//! `GET /api/v1/events`: job state changes as server-sent events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use serde::Deserialize;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::web::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct EventFilter {
+    pub batch: Option<String>,
+}
+
+/// `GET /api/v1/events?batch=`: server-sent events of job state changes.
+pub async fn events(
+    State(state): State<AppState>,
+    Query(filter): Query<EventFilter>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(state.jobs.events.subscribe()).filter_map(move |event| {
+        // A lagging subscriber skips what it missed; it re-reads the job list when it reconnects.
+        let event = event.ok()?;
+        if filter
+            .batch
+            .as_ref()
+            .is_some_and(|batch| event.batch_id.as_ref() != Some(batch))
+        {
+            return None;
+        }
+        Event::default().event("job").json_data(&event).ok().map(Ok)
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,185 @@
+//! A job's files: the result, the original, and cached JPEG previews.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::storage::ObjectKey;
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+/// `GET /api/v1/jobs/{id}/result`: the colorized image, as a download.
+pub async fn job_result(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row: Option<(Option<String>, String, String)> =
+        sqlx::query_as("SELECT result_key, original_name, output_format FROM jobs WHERE id = ? AND status = 'done'")
+            .bind(&id)
+            .fetch_optional(&state.context.db)
+            .await
+            .map_err(ApiError::internal)?;
+    let (Some(key), name, format) =
+        row.ok_or_else(|| ApiError::not_found("this job has no result (yet)"))?
+    else {
+        return Err(ApiError::not_found("this job has no result"));
+    };
+    let key = ObjectKey::new(key).map_err(ApiError::internal)?;
+    let bytes = state
+        .jobs
+        .store
+        .get_bytes(&key)
+        .await
+        .map_err(ApiError::internal)?;
+    let (mime, extension) = if format == "jpeg" {
+        ("image/jpeg", "jpg")
+    } else {
+        ("image/png", "png")
+    };
+    let stem = name
+        .rsplit_once('.')
+        .map_or(name.as_str(), |(stem, _)| stem);
+    Ok(download(
+        bytes,
+        mime,
+        &format!("{stem}_colorized.{extension}"),
+    ))
+}
+
+/// `GET /api/v1/jobs/{id}/original`: the uploaded file, unchanged, as a download.
+pub async fn job_original(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT j.original_sha256, j.original_name, o.format FROM jobs j JOIN originals o ON o.sha256 = j.original_sha256
+         WHERE j.id = ?",
+    )
+    .bind(&id)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?;
+    let (sha256, name, format) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+    let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
+    let bytes = state
+        .jobs
+        .store
+        .get_bytes(&key)
+        .await
+        .map_err(ApiError::internal)?;
+    let mime = match format.as_str() {
+        "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "tiff" => "image/tiff",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    };
+    Ok(download(bytes, mime, &name))
+}
+
+/// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
+pub async fn job_thumbnail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    cached_preview(&state, &id, "result", 320).await
+}
+
+/// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
+/// before/after comparison (browsers cannot show TIFF originals).
+pub async fn job_preview(
+    State(state): State<AppState>,
+    Path((id, which)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    match which.as_str() {
+        "original" | "result" => cached_preview(&state, &id, &which, 1600).await,
+        _ => Err(ApiError::not_found(
+            "a preview is of the original or the result",
+        )),
+    }
+}
+
+async fn cached_preview(
+    state: &AppState,
+    id: &str,
+    which: &str,
+    max_side: u32,
+) -> Result<Response, ApiError> {
+    let key = ObjectKey::new(format!("previews/{id}-{which}-{max_side}.jpg"))
+        .map_err(|_| ApiError::not_found("no such job"))?;
+    let store = &state.jobs.store;
+    let bytes = match store.get_bytes(&key).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let row: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT original_sha256, result_key FROM jobs WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&state.context.db)
+                    .await
+                    .map_err(ApiError::internal)?;
+            let (sha256, result_key) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+            let source = match which {
+                "original" => ObjectKey::original(&sha256).map_err(ApiError::internal)?,
+                _ => ObjectKey::new(
+                    result_key.ok_or_else(|| ApiError::not_found("this job has no result yet"))?,
+                )
+                .map_err(ApiError::internal)?,
+            };
+            let image = store.get_bytes(&source).await.map_err(ApiError::internal)?;
+            let max_pixels = state.context.engine.settings().max_pixels;
+            let preview = tokio::task::spawn_blocking(move || {
+                engine::preview::jpeg_preview(&image, max_side, max_pixels)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+            store
+                .put_bytes(&key, preview.clone())
+                .await
+                .map_err(ApiError::internal)?;
+            preview
+        }
+    };
+    let mut response = file_response(Body::from(bytes), "image/jpeg", None);
+    // A job's images never change.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=604800, immutable"),
+    );
+    Ok(response)
+}
+
+/// A file response that browsers save rather than render, with a header-safe name.
+fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> Response {
+    file_response(Body::from(bytes), mime, Some(name))
+}
+
+/// A response carrying a stored file: its type (never sniffed) and, for downloads, an
+/// `attachment` disposition whose name keeps only safe ASCII characters.
+pub(crate) fn file_response(body: Body, mime: &'static str, attachment: Option<&str>) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(name) = attachment {
+        let ascii: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    response
+}

@@ -1,0 +1,90 @@
+//! Reading and cancelling jobs.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::JobEvent;
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct JobView {
+    pub id: String,
+    pub batch_id: Option<String>,
+    pub original_name: String,
+    pub preset: String,
+    pub input_size: i64,
+    pub model: String,
+    pub status: String,
+    pub error: Option<String>,
+    /// How many times a worker started it (more than one after a crash or a retry).
+    pub attempts: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, model, status, error, attempts, width, height,
+                           created_at, started_at, finished_at";
+
+/// `GET /api/v1/jobs/{id}`
+pub async fn get_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    sqlx::query_as::<_, JobView>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+        .bind(&id)
+        .fetch_optional(&state.context.db)
+        .await
+        .map_err(ApiError::internal)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such job"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub batch: Option<String>,
+}
+
+/// `GET /api/v1/jobs?status=&batch=`: newest first, at most 1000.
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    Query(filter): Query<JobFilter>,
+) -> Result<Json<Vec<JobView>>, ApiError> {
+    let jobs = sqlx::query_as::<_, JobView>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2)
+         ORDER BY created_at DESC, id DESC LIMIT 1000"
+    ))
+    .bind(&filter.status)
+    .bind(&filter.batch)
+    .fetch_all(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(jobs))
+}
+
+/// `DELETE /api/v1/jobs/{id}`: cancels a job that has not started.
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match state.jobs.queue.cancel(&id).await? {
+        Some(batch_id) => {
+            state.jobs.events.publish(JobEvent {
+                job_id: id,
+                batch_id,
+                status: "cancelled".into(),
+                error: None,
+            });
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::conflict(
+            "only a job that is still waiting can be cancelled",
+        )),
+    }
+}

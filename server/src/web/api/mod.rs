@@ -1,0 +1,13 @@
+//! The native REST API under `/api/v1`: submit images, read and cancel jobs, fetch their files,
+//! follow their events.
+
+mod events;
+mod files;
+mod jobs;
+mod submit;
+
+pub use events::{events, EventFilter};
+pub(crate) use files::file_response;
+pub use files::{job_original, job_preview, job_result, job_thumbnail};
+pub use jobs::{cancel_job, get_job, list_jobs, JobFilter, JobView};
+pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};

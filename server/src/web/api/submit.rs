@@ -1,0 +1,226 @@
+//! `POST /api/v1/jobs`: uploads streamed to disk, checked by content, stored once, queued.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::jobs::{JobEvent, NewJob};
+use crate::storage::ObjectKey;
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+/// One submitted file's fate.
+#[derive(Debug, Serialize)]
+pub struct FileOutcome {
+    pub name: String,
+    pub accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmitResponse {
+    pub batch_id: String,
+    pub files: Vec<FileOutcome>,
+}
+
+/// Settings of a submission, read from the form fields before the files.
+struct Submission {
+    preset: Option<String>,
+    size: Option<u32>,
+    format: String,
+    batch_id: String,
+}
+
+/// `POST /api/v1/jobs`: multipart with optional `preset`, `size`, `format`, `batch` fields, then
+/// one or more `images`. Each file is streamed to disk, checked by content, stored once per hash
+/// and queued; a refused file is reported next to its name and the others go ahead.
+pub async fn submit(
+    State(state): State<AppState>,
+    mut form: Multipart,
+) -> Result<Json<SubmitResponse>, ApiError> {
+    let mut submission = Submission {
+        preset: None,
+        size: None,
+        format: "png".into(),
+        batch_id: uuid::Uuid::now_v7().to_string(),
+    };
+    let mut files = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "preset" | "size" | "format" | "batch" => {
+                let value = field.text().await.map_err(ApiError::bad_form)?;
+                match name.as_str() {
+                    "preset" => submission.preset = Some(value),
+                    "size" if !value.is_empty() => {
+                        submission.size = Some(
+                            value
+                                .parse()
+                                .map_err(|_| ApiError::bad_request("size must be a number"))?,
+                        )
+                    }
+                    "format" if value == "jpeg" || value == "png" => submission.format = value,
+                    "format" => return Err(ApiError::bad_request("format must be png or jpeg")),
+                    "batch" if uuid::Uuid::parse_str(&value).is_ok() => submission.batch_id = value,
+                    _ => {}
+                }
+            }
+            "images" => {
+                if files.len() >= state.limits.max_files {
+                    return Err(ApiError::bad_request(format!(
+                        "at most {} files per submission",
+                        state.limits.max_files
+                    )));
+                }
+                let original = sanitize_name(field.file_name().unwrap_or("image"));
+                let outcome = match accept_file(&state, &submission, &original, field).await {
+                    Ok(job_id) => FileOutcome {
+                        name: original,
+                        accepted: true,
+                        job_id: Some(job_id),
+                        error: None,
+                    },
+                    Err(
+                        e @ ApiError {
+                            status: StatusCode::SERVICE_UNAVAILABLE,
+                            ..
+                        },
+                    ) => return Err(e),
+                    Err(e) => FileOutcome {
+                        name: original,
+                        accepted: false,
+                        job_id: None,
+                        error: Some(e.message),
+                    },
+                };
+                files.push(outcome);
+            }
+            _ => {}
+        }
+    }
+    if files.is_empty() {
+        return Err(ApiError::bad_request(
+            "no images were sent (use the form field `images`)",
+        ));
+    }
+    state.jobs.wake.notify_waiters();
+    Ok(Json(SubmitResponse {
+        batch_id: submission.batch_id,
+        files,
+    }))
+}
+
+/// Streams one file to a temporary file (hashing as it goes), checks it, stores it and queues it.
+async fn accept_file(
+    state: &AppState,
+    submission: &Submission,
+    original_name: &str,
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<String, ApiError> {
+    let (preset, size, model) =
+        state.resolve_settings(submission.preset.as_deref(), submission.size)?;
+    let temp_dir = state.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&temp_dir)
+        .await
+        .map_err(ApiError::internal)?;
+    let temp = temp_dir.join(uuid::Uuid::now_v7().to_string());
+    // Removed on every exit; after a move into the store there is nothing left to remove.
+    let _cleanup = TempFile(temp.clone());
+    let mut file = tokio::fs::File::create(&temp)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut hasher = Sha256::new();
+    let mut length: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(ApiError::bad_form)? {
+        length += chunk.len() as u64;
+        if length > state.limits.max_file_bytes {
+            return Err(ApiError::bad_request(format!(
+                "the file is larger than the {} MB limit",
+                state.limits.max_file_bytes >> 20
+            )));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    file.flush().await.map_err(ApiError::internal)?;
+    drop(file);
+    let max_pixels = state.context.engine.settings().max_pixels;
+    let probe_path = temp.clone();
+    let (format, width, height) =
+        tokio::task::spawn_blocking(move || engine::decode::probe_file(&probe_path, max_pixels))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let sha256 = hex::encode(hasher.finalize());
+    let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
+    // The same scan uploaded again is stored once: the new copy is simply dropped.
+    if !state
+        .jobs
+        .store
+        .exists(&key)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        state
+            .jobs
+            .store
+            .put_file(&key, &temp)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    sqlx::query("INSERT OR IGNORE INTO originals (sha256, bytes, format, width, height) VALUES (?, ?, ?, ?, ?)")
+        .bind(&sha256)
+        .bind(length as i64)
+        .bind(format!("{format:?}").to_lowercase())
+        .bind(i64::from(width))
+        .bind(i64::from(height))
+        .execute(&state.context.db)
+        .await
+        .map_err(ApiError::internal)?;
+    let job_id = state
+        .jobs
+        .queue
+        .submit(NewJob {
+            batch_id: Some(submission.batch_id.clone()),
+            submitted_by: None,
+            original_name: original_name.to_string(),
+            original_sha256: sha256,
+            preset,
+            input_size: size,
+            model,
+            output_format: submission.format.clone(),
+        })
+        .await?;
+    state.jobs.events.publish(JobEvent {
+        job_id: job_id.clone(),
+        batch_id: Some(submission.batch_id.clone()),
+        status: "queued".into(),
+        error: None,
+    });
+    Ok(job_id)
+}
+
+/// Removes a temporary upload unless it was moved into the store.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A user's file name as metadata: the last path component, no control characters, bounded.
+pub fn sanitize_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    match clean.trim() {
+        "" | "." | ".." => "image".into(),
+        trimmed => trimmed.to_string(),
+    }
+}
