@@ -51,6 +51,7 @@ pub async fn submit(
         batch_id: uuid::Uuid::now_v7().to_string(),
     };
     let mut files = Vec::new();
+    let mut resolved: Option<Result<(String, u32, String), String>> = None;
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
@@ -79,7 +80,22 @@ pub async fn submit(
                     )));
                 }
                 let original = sanitize_name(field.file_name().unwrap_or("image"));
-                let outcome = match accept_file(&state, &submission, &original, field).await {
+                // The settings come before the files: read the presets once per submission.
+                let settings = resolved
+                    .get_or_insert_with(|| {
+                        state
+                            .resolve_settings(submission.preset.as_deref(), submission.size)
+                            .map_err(|e| e.message)
+                    })
+                    .clone()
+                    .map_err(ApiError::bad_request);
+                let accepted = match settings {
+                    Ok(settings) => {
+                        accept_file(&state, &submission, settings, &original, field).await
+                    }
+                    Err(e) => Err(e),
+                };
+                let outcome = match accepted {
                     Ok(job_id) => FileOutcome {
                         name: original,
                         accepted: true,
@@ -120,11 +136,10 @@ pub async fn submit(
 async fn accept_file(
     state: &AppState,
     submission: &Submission,
+    (preset, size, model): (String, u32, String),
     original_name: &str,
     mut field: axum::extract::multipart::Field<'_>,
 ) -> Result<String, ApiError> {
-    let (preset, size, model) =
-        state.resolve_settings(submission.preset.as_deref(), submission.size)?;
     let temp_dir = state.data_dir.join("tmp");
     tokio::fs::create_dir_all(&temp_dir)
         .await
