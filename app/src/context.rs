@@ -10,6 +10,41 @@ pub struct ServerContext {
     pub db: sqlx::SqlitePool,
     pub engine: Arc<engine::Engine>,
     pub workflows_dir: PathBuf,
+    pub jobs: Arc<dyn JobControl>,
+}
+
+/// What staff can do to a job from the pages. The server's job queue implements it, so the
+/// pages need not know how jobs are stored or run.
+#[async_trait::async_trait]
+pub trait JobControl: Send + Sync {
+    /// Stops a job that has not started.
+    async fn cancel(&self, id: &str) -> Result<(), JobActionError>;
+    /// Queues a failed or cancelled job again.
+    async fn retry(&self, id: &str) -> Result<(), JobActionError>;
+    /// A new job for the same original with another preset; the old result stays. Returns the
+    /// new job's id.
+    async fn rerun(&self, id: &str, preset: &str) -> Result<String, JobActionError>;
+    /// Removes a job and its result; its original goes too once no other job refers to it.
+    async fn delete(&self, id: &str) -> Result<(), JobActionError>;
+}
+
+/// Why a job action was refused, in words for the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum JobActionError {
+    #[error("no such job")]
+    NotFound,
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A refusal in the person's words; an internal failure logged and kept from the browser.
+pub fn action_error(error: JobActionError) -> ServerFnError {
+    match error {
+        JobActionError::Internal(detail) => internal("the job could not be changed", detail),
+        other => ServerFnError::new(other.to_string()),
+    }
 }
 
 /// The server context, or an error a server function can return (it is missing only if the

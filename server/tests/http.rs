@@ -82,3 +82,57 @@ async fn unknown_pages_are_404_and_presets_come_from_the_workflows() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_gallery_pages_through_ten_thousand_results_without_repeats_and_filters_by_day() {
+    let app = test_app(0, 100).await;
+    let mut tx = app.db.begin().await.unwrap();
+    for i in 0..10_000 {
+        let day = if i < 100 { "2026-01-15" } else { "2026-03-01" };
+        sqlx::query(
+            "INSERT INTO jobs (id, original_name, original_sha256, preset, input_size, model, status, created_at)
+             VALUES (?, ?, 'x', 'portrait', 512, 'tiny', 'done', ?)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(format!("scan-{i:05}.png"))
+        .bind(format!("{day}T10:00:00.000Z"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut seen = std::collections::HashSet::new();
+    let mut page = "/gallery?status=done".to_string();
+    loop {
+        let (status, html) = app.get(&page).await;
+        assert_eq!(status, StatusCode::OK);
+        let names: Vec<&str> = html
+            .split("<span class=\"name\">")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .collect();
+        assert!(names.len() <= 60);
+        for name in names {
+            assert!(seen.insert(name.to_string()), "{name} shown twice");
+        }
+        let Some(next) = html
+            .split("href=\"")
+            .filter_map(|s| s.split('"').next())
+            .find(|href| href.starts_with("/gallery?") && !href.ends_with("before="))
+        else {
+            break;
+        };
+        page = next.replace("&amp;", "&");
+    }
+    assert_eq!(seen.len(), 10_000);
+    // Newest first: the last inserted comes first.
+    let (_, html) = app.get("/gallery").await;
+    assert!(html.contains("scan-09999.png"));
+
+    let (_, html) = app.get("/gallery?from=2026-01-01&to=2026-01-31").await;
+    assert_eq!(html.matches("<span class=\"name\">").count(), 60);
+    assert!(html.contains("scan-00099.png") && !html.contains("scan-00100.png"));
+    let (_, html) = app.get("/gallery?from=2026-1-1").await;
+    assert!(html.contains("is not a date"), "a bad date is named");
+}

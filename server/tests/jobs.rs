@@ -234,3 +234,129 @@ async fn bad_settings_are_refused_with_a_sentence() {
         "{body}"
     );
 }
+
+/// Calls a server function the way a form without JavaScript does.
+async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String) {
+    let request = Request::post(format!("/api/{name}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn stored_files(app: &TestApp, folder: &str) -> usize {
+    walk(&app.dir.path().join("data/objects").join(folder))
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                if e.path().is_dir() {
+                    walk(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
+}
+
+#[tokio::test]
+async fn a_result_can_be_rerun_with_another_preset_and_deleted_without_losing_a_shared_original() {
+    let app = test_app(1, 100).await;
+    let png = png_bytes();
+    let (_, body) = submit(
+        &app,
+        &[
+            ("preset", "", b"building"),
+            ("size", "", b"64"),
+            ("images", "harbour.png", &png),
+        ],
+    )
+    .await;
+    let batch = body["batch_id"].as_str().unwrap().to_string();
+    let first = body["files"][0]["job_id"].as_str().unwrap().to_string();
+    wait_until_finished(&app, &batch).await;
+    // The thumbnail is cached, so deleting must remove it too.
+    let (status, _) = app.get(&format!("/api/v1/jobs/{first}/thumbnail")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored_files(&app, "previews"), 1);
+
+    let (status, second) =
+        server_fn(&app, "rerun_job", &format!("id={first}&preset=portrait")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let second: String = serde_json::from_str(&second).unwrap();
+    assert_ne!(second, first);
+    let jobs = wait_until_finished(&app, &batch).await;
+    assert_eq!(jobs.len(), 2, "the old result is kept: {jobs:?}");
+    let rerun = jobs.iter().find(|j| j["id"] == second.as_str()).unwrap();
+    assert_eq!(rerun["status"], "done");
+    assert_eq!(rerun["preset"], "portrait");
+    assert_eq!(rerun["input_size"], 512);
+    assert_eq!(rerun["original_name"], "harbour.png");
+    assert_eq!(stored_files(&app, "results"), 2);
+
+    // An unknown preset is refused in words.
+    let (status, body) = server_fn(&app, "rerun_job", &format!("id={first}&preset=sepia")).await;
+    assert!(
+        status.is_server_error() || status.is_client_error(),
+        "{status}"
+    );
+    assert!(body.contains("sepia"), "{body}");
+
+    // Deleting the first job removes its result and preview; the original stays for the rerun.
+    let (status, body) = server_fn(&app, "delete_job", &format!("id={first}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app.get_json(&format!("/api/v1/jobs/{first}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(stored_files(&app, "results"), 1);
+    assert_eq!(stored_files(&app, "previews"), 0);
+    assert_eq!(stored_files(&app, "originals"), 1);
+    let (status, _) = app.get(&format!("/api/v1/jobs/{second}/original")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The last job referring to the original takes it along.
+    let (status, body) = server_fn(&app, "delete_job", &format!("id={second}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(stored_files(&app, "results"), 0);
+    assert_eq!(stored_files(&app, "originals"), 0);
+    let originals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM originals")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(originals, 0);
+    let (status, body) = server_fn(&app, "delete_job", &format!("id={second}")).await;
+    assert!(!status.is_success(), "deleting twice must fail: {body}");
+    assert!(body.contains("no such job"), "{body}");
+}
+
+#[tokio::test]
+async fn a_cancelled_job_can_be_retried_and_waits_again() {
+    let app = test_app(0, 100).await;
+    let png = png_bytes();
+    let (_, body) = submit(&app, &[("size", "", b"64"), ("images", "a.png", &png)]).await;
+    let id = body["files"][0]["job_id"].as_str().unwrap().to_string();
+    // A waiting job cannot be retried; a cancelled one can, from the page or the API.
+    let (status, body) = server_fn(&app, "retry_job", &format!("id={id}")).await;
+    assert!(!status.is_success());
+    assert!(body.contains("only a failed or cancelled job"), "{body}");
+    let (status, _) = server_fn(&app, "cancel_job", &format!("id={id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "cancelled");
+    let retry = Request::post(format!("/api/v1/jobs/{id}/retry"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(retry).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "queued");
+}

@@ -84,6 +84,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=float, default=180.0, help="seconds")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=0,
+                    help="schedule length in steps instead of minutes (robust to a busy CPU)")
+    ap.add_argument("--ckpt-dir", default=CKPT_DIR, help="where last.pt is kept")
+    ap.add_argument("--init", default="", help="warm start: weights (net+ema) from this checkpoint, fresh schedule")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -100,9 +104,14 @@ def main():
     nparams = sum(p.numel() for p in net.parameters())
     print(f"params: {nparams}  Q={len(centers)}  train images: {len(imgs)}", flush=True)
 
-    os.makedirs(CKPT_DIR, exist_ok=True)
-    last = os.path.join(CKPT_DIR, "last.pt")
+    os.makedirs(args.ckpt_dir, exist_ok=True)
+    last = os.path.join(args.ckpt_dir, "last.pt")
     step, elapsed = 0, 0.0
+    if args.init and not os.path.exists(last):
+        ck = torch.load(args.init)
+        net.load_state_dict(ck["net"])
+        ema.load_state_dict(ck["ema"])
+        print(f"warm start from {args.init} (step {ck['step']} there)", flush=True)
     if os.path.exists(last):
         ck = torch.load(last)
         net.load_state_dict(ck["net"])
@@ -118,8 +127,11 @@ def main():
     t_ck = t_last
     run_loss, run_ce, run_l1, nlog = 0.0, 0.0, 0.0, 0
     net.train()
-    while elapsed < budget:
-        frac = elapsed / budget
+    def finished():
+        return step >= args.steps if args.steps else elapsed >= budget
+
+    while not finished():
+        frac = step / args.steps if args.steps else elapsed / budget
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -157,7 +169,7 @@ def main():
             print(f"step {step} t={elapsed / 60:.1f}min lr={lr:.2e} loss={run_loss / nlog:.4f} "
                   f"ce={run_ce / nlog:.4f} l1={run_l1 / nlog:.2f}", flush=True)
             run_loss, run_ce, run_l1, nlog = 0.0, 0.0, 0.0, 0
-        if now - t_ck > args.ckpt_every or elapsed >= budget:
+        if now - t_ck > args.ckpt_every or finished():
             t_ck = now
             ck = {"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                   "step": step, "elapsed": elapsed, "args": vars(args)}

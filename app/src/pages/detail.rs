@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use super::job_actions::{QueueButtons, ResultActions};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ResultDetail {
@@ -45,12 +47,13 @@ pub fn JobDetailPage() -> impl IntoView {
         move || params.read().get("id").unwrap_or_default(),
         job_detail,
     );
+    let changed = Callback::new(move |_| detail.refetch());
     view! {
         <p><a href="/gallery">"← Gallery"</a></p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(job)) => view! { <Detail job/> }.into_any(),
+                    Ok(Some(job)) => view! { <Detail job changed/> }.into_any(),
                     Ok(None) => view! { <h1>"No such result"</h1><p>"It may have been deleted."</p> }.into_any(),
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }
@@ -60,7 +63,7 @@ pub fn JobDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(job: ResultDetail) -> impl IntoView {
+fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
     let position = RwSignal::new(50u8);
     let base = format!("/api/v1/jobs/{}", job.id);
     let done = job.status == "done";
@@ -108,6 +111,7 @@ fn Detail(job: ResultDetail) -> impl IntoView {
             })}
         {job.error.clone().map(|e| view! { <p class="error">{e}</p> })}
         <div class="hero-actions">
+            <QueueButtons id=job.id.clone() status=job.status.clone() changed/>
             {done.then(|| view! { <a class="button primary" href=format!("{base}/result") download="">"Download colour version"</a> })}
             <a class="button" href=format!("{base}/original") download="">"Download original"</a>
         </div>
@@ -135,5 +139,6 @@ fn Detail(job: ResultDetail) -> impl IntoView {
                 <dd>{timings}</dd>
             </dl>
         </section>
+        <ResultActions id=job.id.clone() status=job.status.clone() preset=job.preset.clone()/>
     }
 }

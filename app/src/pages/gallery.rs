@@ -10,31 +10,90 @@ use crate::components::empty_state::EmptyState;
 /// Results per gallery page.
 pub const GALLERY_PAGE: i64 = 60;
 
-/// Finished jobs, newest first, optionally of one preset and one batch; `before` (a
-/// `finished_at` value) pages back by key, which stays fast with any number of images.
+/// What the gallery shows; every field may be blank.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryFilter {
+    /// `done` when blank; `all` for every status.
+    pub status: Option<String>,
+    pub preset: Option<String>,
+    pub batch: Option<String>,
+    /// Submitted on or after this day (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Submitted on or before this day (`YYYY-MM-DD`).
+    pub to: Option<String>,
+    /// Paging key: the id of the last job on the previous page. Job ids are UUIDv7, ordered by
+    /// time, so paging by key uses the `(status, id)` index and stays fast with any number of
+    /// images.
+    pub before: Option<String>,
+}
+
+impl GalleryFilter {
+    /// The query string for this filter, paging from `before`.
+    pub fn href(&self, before: Option<&str>) -> String {
+        let field = |v: &Option<String>| v.clone().unwrap_or_default();
+        format!(
+            "/gallery?status={}&preset={}&batch={}&from={}&to={}&before={}",
+            field(&self.status),
+            field(&self.preset),
+            field(&self.batch),
+            field(&self.from),
+            field(&self.to),
+            before.unwrap_or_default()
+        )
+    }
+}
+
+/// Jobs newest first, of one status (results by default), optionally of one preset, one batch
+/// and a range of days.
 #[server(endpoint = "list_results")]
-pub async fn list_results(
-    preset: Option<String>,
-    batch: Option<String>,
-    before: Option<String>,
-) -> Result<Vec<JobRow>, ServerFnError> {
+pub async fn list_results(filter: GalleryFilter) -> Result<Vec<JobRow>, ServerFnError> {
     use super::history::JOB_ROW_SELECT;
     use crate::context::{internal, server_context};
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    sqlx::query_as::<_, JobRow>(&format!(
+    let day = |v: Option<String>| -> Result<Option<String>, ServerFnError> {
+        match blank(v) {
+            Some(d) if !is_day(&d) => Err(ServerFnError::new(format!(
+                "{d:?} is not a date; use YYYY-MM-DD"
+            ))),
+            d => Ok(d),
+        }
+    };
+    let status = match blank(filter.status).as_deref() {
+        None => Some("done".to_string()),
+        Some("all") => None,
+        Some(s) => Some(s.to_string()),
+    };
+    let rows = sqlx::query_as::<_, JobRow>(&format!(
         "{JOB_ROW_SELECT}
-         WHERE status = 'done' AND (?1 IS NULL OR preset = ?1) AND (?2 IS NULL OR batch_id = ?2)
-               AND (?3 IS NULL OR finished_at < ?3)
-         ORDER BY finished_at DESC LIMIT ?4"
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
+               AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
+               AND (?6 IS NULL OR id < ?6)
+         ORDER BY id DESC LIMIT ?7"
     ))
-    .bind(blank(preset))
-    .bind(blank(batch))
-    .bind(blank(before))
+    .bind(status)
+    .bind(blank(filter.preset))
+    .bind(blank(filter.batch))
+    .bind(day(filter.from)?)
+    .bind(day(filter.to)?)
+    .bind(blank(filter.before))
     .bind(GALLERY_PAGE)
     .fetch_all(&ctx.db)
     .await
-    .map_err(|e| internal("the gallery could not be read", e))
+    .map_err(|e| internal("the gallery could not be read", e))?;
+    Ok(rows)
+}
+
+/// `YYYY-MM-DD`, as a date input sends it.
+#[cfg(feature = "ssr")]
+fn is_day(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 #[component]
@@ -42,36 +101,50 @@ pub fn GalleryPage() -> impl IntoView {
     let query = use_query_map();
     let filter = move || {
         let q = query.read();
-        (q.get("preset"), q.get("batch"), q.get("before"))
+        GalleryFilter {
+            status: q.get("status"),
+            preset: q.get("preset"),
+            batch: q.get("batch"),
+            from: q.get("from"),
+            to: q.get("to"),
+            before: q.get("before"),
+        }
     };
-    let results = Resource::new(filter, |(preset, batch, before)| {
-        list_results(preset, batch, before)
-    });
+    let results = Resource::new(filter, list_results);
     let older = move |results: &[JobRow]| {
         (results.len() as i64 == GALLERY_PAGE)
-            .then(|| results.last().and_then(|j| j.finished_at.clone()))
+            .then(|| results.last().map(|j| filter().href(Some(&j.id))))
             .flatten()
-            .map(|before| {
-                let q = query.read_untracked();
-                let href = format!(
-                    "/gallery?preset={}&batch={}&before={before}",
-                    q.get("preset").unwrap_or_default(),
-                    q.get("batch").unwrap_or_default()
-                );
-                view! { <p><a class="button" href=href>"Older results →"</a></p> }
-            })
+            .map(|href| view! { <p><a class="button" href=href data-testid="older">"Older results →"</a></p> })
+    };
+    let value = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
+    let selected = move |status: &'static str| {
+        move || query.read().get("status").unwrap_or_default() == status
     };
     view! {
         <h1>"Gallery"</h1>
         <form class="filters" method="get" action="/gallery">
             <label>
+                "Status "
+                <select name="status">
+                    <option value="done" selected=selected("done")>"Done"</option>
+                    <option value="failed" selected=selected("failed")>"Failed"</option>
+                    <option value="queued" selected=selected("queued")>"Waiting"</option>
+                    <option value="running" selected=selected("running")>"Running"</option>
+                    <option value="cancelled" selected=selected("cancelled")>"Cancelled"</option>
+                    <option value="all" selected=selected("all")>"All"</option>
+                </select>
+            </label>
+            <label>
                 "Preset "
-                <input name="preset" placeholder="e.g. portrait" value=move || query.read().get("preset").unwrap_or_default()/>
+                <input name="preset" placeholder="e.g. portrait" value=value("preset")/>
             </label>
             <label>
                 "Batch "
-                <input name="batch" placeholder="batch id" value=move || query.read().get("batch").unwrap_or_default()/>
+                <input name="batch" placeholder="batch id" value=value("batch")/>
             </label>
+            <label>"From " <input type="date" name="from" value=value("from")/></label>
+            <label>"To " <input type="date" name="to" value=value("to")/></label>
             <button class="button" type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading the gallery…"</p> }>
@@ -102,16 +175,31 @@ pub fn GalleryPage() -> impl IntoView {
                                     .map(|job| {
                                         view! {
                                             <li class="gallery-item">
-                                                <label class="pick">
-                                                    <input type="checkbox" name="id" value=job.id.clone()/>
-                                                    " Select"
-                                                </label>
+                                                {(job.status == "done")
+                                                    .then(|| view! {
+                                                        <label class="pick">
+                                                            <input type="checkbox" name="id" value=job.id.clone()/>
+                                                            " Select"
+                                                        </label>
+                                                    })}
                                                 <a href=format!("/gallery/{}", job.id)>
-                                                    <img
-                                                        src=format!("/api/v1/jobs/{}/thumbnail", job.id)
-                                                        alt=format!("Colorized {}", job.original_name)
-                                                        loading="lazy"
-                                                    />
+                                                    {if job.status == "done" {
+                                                        view! {
+                                                            <img
+                                                                src=format!("/api/v1/jobs/{}/thumbnail", job.id)
+                                                                alt=format!("Colorized {}", job.original_name)
+                                                                loading="lazy"
+                                                            />
+                                                        }
+                                                            .into_any()
+                                                    } else {
+                                                        view! {
+                                                            <span class=format!("placeholder status status-{}", job.status)>
+                                                                {job.status.clone()}
+                                                            </span>
+                                                        }
+                                                            .into_any()
+                                                    }}
                                                     <span class="name">{job.original_name}</span>
                                                 </a>
                                                 <span class="meta">

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use leptos_router::hooks::use_query_map;
 
+use super::job_actions::QueueButtons;
 use crate::components::empty_state::EmptyState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +68,7 @@ pub fn HistoryPage() -> impl IntoView {
     let jobs = Resource::new(filter, |(status, batch, before)| {
         list_jobs(status, batch, before)
     });
+    let jobs_refetch = Callback::new(move |_| jobs.refetch());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
     view! {
@@ -115,8 +117,9 @@ pub fn HistoryPage() -> impl IntoView {
                                     q.get("batch").unwrap_or_default()
                                 )
                             });
+                        let changed = Callback::new(move |_| jobs_refetch.run(()));
                         view! {
-                            <JobTable jobs/>
+                            <JobTable jobs changed/>
                             {older.map(|href| view! { <p><a class="button" href=href>"Older jobs →"</a></p> })}
                         }
                             .into_any()
@@ -129,7 +132,7 @@ pub fn HistoryPage() -> impl IntoView {
 }
 
 #[component]
-fn JobTable(jobs: Vec<JobRow>) -> impl IntoView {
+fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
     view! {
         <table class="jobs" data-testid="jobs-table">
             <thead>
@@ -143,6 +146,7 @@ fn JobTable(jobs: Vec<JobRow>) -> impl IntoView {
                     <th>"Queued"</th>
                     <th>"Finished"</th>
                     <th>"Error"</th>
+                    <th></th>
                 </tr>
             </thead>
             <tbody>
@@ -151,7 +155,9 @@ fn JobTable(jobs: Vec<JobRow>) -> impl IntoView {
                     .map(|job| {
                         view! {
                             <tr>
-                                <td>{job.original_name}</td>
+                                <td>
+                                    <a href=format!("/gallery/{}", job.id)>{job.original_name}</a>
+                                </td>
                                 <td>
                                     <span class=format!("status status-{}", job.status)>{job.status.clone()}</span>
                                 </td>
@@ -162,6 +168,9 @@ fn JobTable(jobs: Vec<JobRow>) -> impl IntoView {
                                 <td>{job.created_at}</td>
                                 <td>{job.finished_at.unwrap_or_default()}</td>
                                 <td>{job.error.unwrap_or_default()}</td>
+                                <td>
+                                    <QueueButtons id=job.id status=job.status changed/>
+                                </td>
                             </tr>
                         }
                     })

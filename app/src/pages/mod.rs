@@ -5,15 +5,19 @@ mod detail;
 mod gallery;
 mod history;
 mod home;
+mod job_actions;
 mod not_found;
 mod upload;
 
 pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
 pub use detail::{job_detail, JobDetail, JobDetailPage, ResultDetail};
-pub use gallery::{list_results, GalleryPage, ListResults};
+pub use gallery::{list_results, GalleryFilter, GalleryPage, ListResults};
 pub use history::{list_jobs, HistoryPage, JobRow, ListJobs};
 pub use home::{
     active_model, system_status, ActiveModel, HomePage, ModelSummary, StatusReport, SystemStatus,
+};
+pub use job_actions::{
+    cancel_job, delete_job, rerun_job, retry_job, CancelJob, DeleteJob, RerunJob, RetryJob,
 };
 pub use not_found::NotFound;
 pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};

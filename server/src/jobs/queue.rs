@@ -28,6 +28,26 @@ pub struct ClaimedJob {
     pub output_format: String,
 }
 
+/// A job as submitted, for re-running it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredJob {
+    pub batch_id: Option<String>,
+    pub submitted_by: Option<String>,
+    pub original_name: String,
+    pub original_sha256: String,
+    pub output_format: String,
+    pub status: String,
+}
+
+/// What a deletion left for the caller to remove from the object store.
+#[derive(Debug, Clone)]
+pub struct DeletedJob {
+    pub batch_id: Option<String>,
+    pub result_key: Option<String>,
+    /// The original's content hash when no job refers to it any more.
+    pub orphaned_original: Option<String>,
+}
+
 /// What a finished job records about its result.
 #[derive(Debug, Clone)]
 pub struct Completion {
@@ -132,16 +152,66 @@ impl JobQueue {
         Ok(batch)
     }
 
-    /// Puts a failed or cancelled job back in the queue.
-    pub async fn retry(&self, id: &str) -> Result<bool, JobError> {
-        let result = sqlx::query(
+    /// Puts a failed or cancelled job back in the queue: `Some(its batch)`, or `None` when it
+    /// is neither.
+    pub async fn retry(&self, id: &str) -> Result<Option<Option<String>>, JobError> {
+        let batch: Option<Option<String>> = sqlx::query_scalar(
             "UPDATE jobs SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL
-             WHERE id = ? AND status IN ('failed', 'cancelled')",
+             WHERE id = ? AND status IN ('failed', 'cancelled') RETURNING batch_id",
         )
         .bind(id)
-        .execute(&self.db)
+        .fetch_optional(&self.db)
         .await?;
-        Ok(result.rows_affected() == 1)
+        Ok(batch)
+    }
+
+    /// What a job was asked to do.
+    pub async fn get(&self, id: &str) -> Result<StoredJob, JobError> {
+        sqlx::query_as::<_, StoredJob>(
+            "SELECT batch_id, submitted_by, original_name, original_sha256, output_format, status
+             FROM jobs WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?
+        .ok_or(JobError::NotFound)
+    }
+
+    /// Removes a job that is not running, and its original's row once no job refers to it
+    /// (one transaction, so a concurrent delete cannot orphan or double-free an original).
+    /// The caller removes the files named in the answer.
+    pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
+        let mut tx = self.db.begin().await?;
+        let job = sqlx::query_as::<_, (String, Option<String>, Option<String>, String)>(
+            "SELECT status, batch_id, result_key, original_sha256 FROM jobs WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(JobError::NotFound)?;
+        let (status, batch_id, result_key, sha256) = job;
+        if status == "running" {
+            return Err(JobError::Running);
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let orphaned = sqlx::query(
+            "DELETE FROM originals WHERE sha256 = ?1
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE original_sha256 = ?1)",
+        )
+        .bind(&sha256)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(DeletedJob {
+            batch_id,
+            result_key,
+            orphaned_original: orphaned.then_some(sha256),
+        })
     }
 
     /// At start-up: jobs left `running` by a crash or a kill go back to the queue.

@@ -61,10 +61,32 @@ impl ObjectKey {
         Self::new(format!("results/{job_id}.{extension}"))
     }
 
+    /// `previews/<job id>-<original|result>-<max side>.jpg`: a cached JPEG preview.
+    pub fn preview(job_id: &str, which: &str, max_side: u32) -> Result<Self, StorageError> {
+        Self::new(format!("previews/{job_id}-{which}-{max_side}.jpg"))
+    }
+
+    /// Every preview the server may have cached for a job.
+    pub fn previews_of(job_id: &str) -> Vec<Self> {
+        PREVIEWS
+            .iter()
+            .filter_map(|(which, side)| Self::preview(job_id, which, *side).ok())
+            .collect()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
+
+/// The previews the server makes: gallery thumbnails and the comparison images.
+pub const THUMBNAIL_SIDE: u32 = 320;
+pub const COMPARE_SIDE: u32 = 1600;
+const PREVIEWS: [(&str, u32); 3] = [
+    ("result", THUMBNAIL_SIDE),
+    ("result", COMPARE_SIDE),
+    ("original", COMPARE_SIDE),
+];
 
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {

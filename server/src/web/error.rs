@@ -4,6 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use app::context::JobActionError;
+
 use crate::jobs::JobError;
 
 #[derive(Debug)]
@@ -49,7 +51,18 @@ impl From<JobError> for ApiError {
         match error {
             JobError::QueueFull(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             JobError::NotFound => Self::not_found(error.to_string()),
+            JobError::Running => Self::conflict(error.to_string()),
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<JobActionError> for ApiError {
+    fn from(error: JobActionError) -> Self {
+        match error {
+            JobActionError::NotFound => Self::not_found(error.to_string()),
+            JobActionError::Refused(message) => Self::conflict(message),
+            JobActionError::Internal(detail) => Self::internal(detail),
         }
     }
 }

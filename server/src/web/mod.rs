@@ -22,7 +22,7 @@ use tracing::Level;
 use tokio::sync::Notify;
 
 use crate::jobs::worker::Workers;
-use crate::jobs::{JobError, JobEvents, JobQueue};
+use crate::jobs::{settings, JobActions, JobError, JobEvents, JobQueue};
 use crate::storage::LocalStore;
 use error::ApiError;
 
@@ -84,12 +84,17 @@ impl AppState {
             wake: Arc::new(Notify::new()),
         };
         jobs.start(config.job_workers);
+        let actions = JobActions {
+            workers: jobs.clone(),
+            workflows_dir: config.workflows_dir.clone(),
+        };
         Ok(AppState {
             leptos_options: leptos_options(&config.site_root, config.address),
             context: ServerContext {
                 db,
                 engine,
                 workflows_dir: config.workflows_dir,
+                jobs: Arc::new(actions),
             },
             jobs,
             data_dir: config.data_dir,
@@ -97,26 +102,22 @@ impl AppState {
         })
     }
 
-    /// The preset, input size and model a submission runs with: the preset's (default
-    /// `portrait`), with an explicit size taking precedence over the preset's.
+    /// The preset, input size and model a submission runs with (see [`settings::resolve`]).
     pub fn resolve_settings(
         &self,
         preset: Option<&str>,
         size: Option<u32>,
     ) -> Result<(String, u32, String), ApiError> {
-        let presets = engine::presets::load_presets(&self.context.workflows_dir)
-            .map_err(ApiError::internal)?;
-        let name = preset.filter(|p| !p.is_empty()).unwrap_or("portrait");
-        let preset = engine::presets::find_preset(&presets, name)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let size = engine::InputSize::new(size.unwrap_or(preset.input_size))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let model = self
-            .context
-            .engine
-            .registry()
-            .resolve_checkpoint(&preset.checkpoint);
-        Ok((preset.name, size.get(), model))
+        settings::resolve(
+            &self.context.engine,
+            &self.context.workflows_dir,
+            preset,
+            size,
+        )
+        .map_err(|e| match e {
+            settings::SettingsError::Invalid(message) => ApiError::bad_request(message),
+            presets => ApiError::internal(presets),
+        })
     }
 }
 
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/jobs/zip", get(zip_download::download))
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
+        .route("/jobs/{id}/retry", post(api::retry_job))
         .route("/jobs/{id}/result", get(api::job_result))
         .route("/jobs/{id}/original", get(api::job_original))
         .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))

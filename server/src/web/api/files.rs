@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::storage::ObjectKey;
+use crate::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -84,7 +84,7 @@ pub async fn job_thumbnail(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    cached_preview(&state, &id, "result", 320).await
+    cached_preview(&state, &id, "result", THUMBNAIL_SIDE).await
 }
 
 /// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
@@ -94,7 +94,7 @@ pub async fn job_preview(
     Path((id, which)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     match which.as_str() {
-        "original" | "result" => cached_preview(&state, &id, &which, 1600).await,
+        "original" | "result" => cached_preview(&state, &id, &which, COMPARE_SIDE).await,
         _ => Err(ApiError::not_found(
             "a preview is of the original or the result",
         )),
@@ -107,8 +107,8 @@ async fn cached_preview(
     which: &str,
     max_side: u32,
 ) -> Result<Response, ApiError> {
-    let key = ObjectKey::new(format!("previews/{id}-{which}-{max_side}.jpg"))
-        .map_err(|_| ApiError::not_found("no such job"))?;
+    let key =
+        ObjectKey::preview(id, which, max_side).map_err(|_| ApiError::not_found("no such job"))?;
     let store = &state.jobs.store;
     let bytes = match store.get_bytes(&key).await {
         Ok(bytes) => bytes,

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::JobEvent;
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -73,18 +72,15 @@ pub async fn cancel_job(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    match state.jobs.queue.cancel(&id).await? {
-        Some(batch_id) => {
-            state.jobs.events.publish(JobEvent {
-                job_id: id,
-                batch_id,
-                status: "cancelled".into(),
-                error: None,
-            });
-            Ok(StatusCode::NO_CONTENT)
-        }
-        None => Err(ApiError::conflict(
-            "only a job that is still waiting can be cancelled",
-        )),
-    }
+    state.context.jobs.cancel(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: queues a failed or cancelled job again.
+pub async fn retry_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.context.jobs.retry(&id).await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -1,0 +1,171 @@
+//! Buttons that change a job: cancel, retry, re-run with another preset, delete. Used by the
+//! detail view and the history; the work is done by the server's job queue.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::upload::list_presets;
+
+#[server(endpoint = "cancel_job")]
+pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
+    use crate::context::{action_error, server_context};
+    server_context()?
+        .jobs
+        .cancel(&id)
+        .await
+        .map_err(action_error)
+}
+
+#[server(endpoint = "retry_job")]
+pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
+    use crate::context::{action_error, server_context};
+    server_context()?
+        .jobs
+        .retry(&id)
+        .await
+        .map_err(action_error)
+}
+
+/// Colorizes the same original again with `preset`; answers the new job's id.
+#[server(endpoint = "rerun_job")]
+pub async fn rerun_job(id: String, preset: String) -> Result<String, ServerFnError> {
+    use crate::context::{action_error, server_context};
+    server_context()?
+        .jobs
+        .rerun(&id, &preset)
+        .await
+        .map_err(action_error)
+}
+
+#[server(endpoint = "delete_job")]
+pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
+    use crate::context::{action_error, server_context};
+    server_context()?
+        .jobs
+        .delete(&id)
+        .await
+        .map_err(action_error)
+}
+
+/// Cancel (while waiting) or retry (after a failure); `changed` runs after either succeeds.
+#[component]
+pub fn QueueButtons(id: String, status: String, changed: Callback<()>) -> impl IntoView {
+    let cancel = ServerAction::<CancelJob>::new();
+    let retry = ServerAction::<RetryJob>::new();
+    Effect::new(move |_| {
+        if matches!(cancel.value().get(), Some(Ok(())))
+            || matches!(retry.value().get(), Some(Ok(())))
+        {
+            changed.run(());
+        }
+    });
+    let button = match status.as_str() {
+        "queued" => Some(
+            view! {
+                <ActionForm action=cancel attr:class="inline">
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <button class="button small" type="submit" data-testid="cancel-job">"Cancel"</button>
+                </ActionForm>
+            }
+            .into_any(),
+        ),
+        "failed" | "cancelled" => Some(
+            view! {
+                <ActionForm action=retry attr:class="inline">
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <button class="button small" type="submit" data-testid="retry-job">"Retry"</button>
+                </ActionForm>
+            }
+            .into_any(),
+        ),
+        _ => None,
+    };
+    view! {
+        {button}
+        {move || match (cancel.value().get(), retry.value().get()) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <span class="error">{e.to_string()}</span> }),
+            _ => None,
+        }}
+    }
+}
+
+/// Re-run with another preset and delete, for the detail view.
+#[component]
+pub fn ResultActions(id: String, status: String, preset: String) -> impl IntoView {
+    let rerun = ServerAction::<RerunJob>::new();
+    let delete = ServerAction::<DeleteJob>::new();
+    let presets = Resource::new(|| (), |_| list_presets());
+    let confirming = RwSignal::new(false);
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(new_id)) = rerun.value().get() {
+            navigate(&format!("/gallery/{new_id}"), Default::default());
+        } else if let Some(Ok(())) = delete.value().get() {
+            navigate("/gallery", Default::default());
+        }
+    });
+    let running = status == "running";
+    let current = preset;
+    let rerun_id = id.clone();
+    let delete_id = id;
+    view! {
+        <section class="card actions" data-testid="result-actions">
+            <h2>"Do more with it"</h2>
+            <Suspense>
+                {move || Suspend::new({
+                    let (id, current) = (rerun_id.clone(), current.clone());
+                    async move {
+                        let presets = presets.await.unwrap_or_default();
+                        // Offer the first other preset: re-running with the same one is rarely meant.
+                        let pick = presets.iter().find(|p| p.name != current).map(|p| p.name.clone());
+                        view! {
+                            <ActionForm action=rerun attr:class="inline">
+                                <input type="hidden" name="id" value=id/>
+                                <label>
+                                    "Colorize again with "
+                                    <select name="preset" data-testid="rerun-preset">
+                                        {presets
+                                            .into_iter()
+                                            .map(|p| {
+                                                let selected = pick.as_deref() == Some(p.name.as_str());
+                                                view! { <option value=p.name.clone() selected=selected>{p.title}</option> }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                                " "
+                                <button class="button" type="submit" data-testid="rerun-job">"Re-run"</button>
+                                <span class="meta">" A new job; this result stays."</span>
+                            </ActionForm>
+                        }
+                    }
+                })}
+            </Suspense>
+            <p>
+                <Show when=move || !running && !confirming.get()>
+                    <button class="button danger" type="button" data-testid="delete-job"
+                        on:click=move |_| confirming.set(true)>"Delete this result…"</button>
+                </Show>
+                <Show when=move || confirming.get()>
+                    {
+                        let id = delete_id.clone();
+                        view! {
+                            <ActionForm action=delete attr:class="inline">
+                                <input type="hidden" name="id" value=id/>
+                                <span>"The colour version and its previews are removed; the original stays while another job uses it. "</span>
+                                <button class="button danger" type="submit" data-testid="confirm-delete">"Delete"</button>
+                                " "
+                                <button class="button" type="button" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                            </ActionForm>
+                        }
+                    }
+                </Show>
+            </p>
+            {move || {
+                let rerun_failed = rerun.value().get().and_then(Result::err);
+                let delete_failed = delete.value().get().and_then(Result::err);
+                rerun_failed.or(delete_failed).map(|e| view! { <p class="error">{e.to_string()}</p> })
+            }}
+        </section>
+    }
+}
