@@ -170,3 +170,38 @@ test('History lists the jobs, filters them, and says in plain words why one fail
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a result can be colorized again with another preset, and the new one deleted', async () => {
+  const { page, errors } = await openHydrated(browser, `${server.url}/gallery`);
+  const cards = page.locator('[data-testid="gallery-grid"] .gallery-item');
+  const before = await cards.count();
+  await cards.filter({ hasText: 'harbour.png' }).locator('a').click();
+  await page.waitForURL(/\/gallery\/[0-9a-f-]{36}$/);
+  const oldUrl = page.url();
+  await page.selectOption('[data-testid="rerun-preset"]', 'building');
+  await page.click('[data-testid="rerun-job"]');
+  await page.waitForURL((url) => url.href !== oldUrl && /\/gallery\/[0-9a-f-]{36}$/.test(url.pathname));
+  const id = page.url().split('/').pop();
+  for (let i = 0; ; i++) {
+    const job = await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json();
+    if (job.status === 'done') break;
+    assert.ok(i < 600, `the re-run never finished: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated]');
+  const facts = await page.locator('[data-testid="provenance"]').innerText();
+  assert.match(facts, /building/);
+  assert.match(facts, /1024 px/);
+
+  await page.click('[data-testid="delete-job"]');
+  await page.click('[data-testid="confirm-delete"]');
+  await page.waitForURL(/\/gallery$/);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="gallery-grid"] .gallery-item').length === n, before);
+  assert.equal((await fetch(`${server.url}/api/v1/jobs/${id}`)).status, 404);
+  // The first result of that scan is still there, with its original.
+  const original = await fetch(`${server.url}${await cards.filter({ hasText: 'harbour.png' }).locator('a').getAttribute('href')}`.replace('/gallery/', '/api/v1/jobs/') + '/original');
+  assert.equal(original.status, 200);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
