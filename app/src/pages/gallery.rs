@@ -46,7 +46,9 @@ impl GalleryFilter {
 /// Jobs newest first, of one status (results by default), optionally of one preset, one batch
 /// and a range of days.
 #[server(endpoint = "list_results")]
-pub async fn list_results(#[server(default)] filter: GalleryFilter) -> Result<Vec<JobRow>, ServerFnError> {
+pub async fn list_results(
+    #[server(default)] filter: GalleryFilter,
+) -> Result<Vec<JobRow>, ServerFnError> {
     use super::history::JOB_ROW_SELECT;
     use crate::context::{internal, server_context};
     let ctx = server_context()?;
