@@ -5,27 +5,38 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::auth::Principal;
+
 #[derive(Clone)]
 pub struct ServerContext {
     pub db: sqlx::SqlitePool,
     pub engine: Arc<engine::Engine>,
     pub workflows_dir: PathBuf,
     pub jobs: Arc<dyn JobControl>,
+    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }
 
 /// What staff can do to a job from the pages. The server's job queue implements it, so the
 /// pages need not know how jobs are stored or run.
 #[async_trait::async_trait]
 pub trait JobControl: Send + Sync {
+    // Each checks that `who` may manage the job (see `Principal::may_manage`); a job they may
+    // not even see is reported as missing.
+
     /// Stops a job that has not started.
-    async fn cancel(&self, id: &str) -> Result<(), JobActionError>;
+    async fn cancel(&self, who: &Principal, id: &str) -> Result<(), JobActionError>;
     /// Queues a failed or cancelled job again.
-    async fn retry(&self, id: &str) -> Result<(), JobActionError>;
+    async fn retry(&self, who: &Principal, id: &str) -> Result<(), JobActionError>;
     /// A new job for the same original with another preset; the old result stays. Returns the
     /// new job's id.
-    async fn rerun(&self, id: &str, preset: &str) -> Result<String, JobActionError>;
+    async fn rerun(
+        &self,
+        who: &Principal,
+        id: &str,
+        preset: &str,
+    ) -> Result<String, JobActionError>;
     /// Removes a job and its result; its original goes too once no other job refers to it.
-    async fn delete(&self, id: &str) -> Result<(), JobActionError>;
+    async fn delete(&self, who: &Principal, id: &str) -> Result<(), JobActionError>;
 }
 
 /// Why a job action was refused, in words for the person who asked.
@@ -35,6 +46,8 @@ pub enum JobActionError {
     NotFound,
     #[error("{0}")]
     Refused(String),
+    #[error("your role does not allow this")]
+    Forbidden,
     #[error("{0}")]
     Internal(String),
 }

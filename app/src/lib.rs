@@ -2,6 +2,7 @@
 //! Rendered on the server (`ssr`) and hydrated in the browser (`hydrate`).
 #![recursion_limit = "256"]
 
+pub mod auth;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -13,13 +14,18 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::{Footer, Header};
-use pages::{AdminPage, GalleryPage, HistoryPage, HomePage, JobDetailPage, NotFound, UploadPage};
+use pages::{
+    AccountPage, AdminPage, GalleryPage, HistoryPage, HomePage, JobDetailPage, LoginPage, NotFound,
+    UploadPage,
+};
 
 /// The file name (without extension) of the wasm bundle and stylesheet under `/pkg`.
 pub const OUTPUT_NAME: &str = "tinct";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -33,6 +39,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this site, plus the hydration
+/// script carrying this response's nonce.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    use leptos::nonce::use_nonce;
+    let Some(nonce) = use_nonce() else { return };
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -59,6 +84,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("gallery/:id") view=JobDetailPage/>
                     <Route path=path!("history") view=HistoryPage/>
                     <Route path=path!("admin") view=AdminPage/>
+                    <Route path=path!("account") view=AccountPage/>
+                    <Route path=path!("login") view=LoginPage/>
                 </Routes>
             </main>
             <Footer/>

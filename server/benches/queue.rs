@@ -81,15 +81,12 @@ async fn main() {
     // A subscriber, as a connected page is.
     let batch = uuid::Uuid::now_v7().to_string();
     let response = app
-        .router
-        .clone()
-        .oneshot(
+        .send(
             Request::get(format!("/api/v1/events?batch={batch}"))
                 .body(Body::empty())
                 .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let mut events = response.into_body().into_data_stream();
 
     let start = Instant::now();
@@ -105,7 +102,7 @@ async fn main() {
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(body))
             .unwrap();
-        let (status, body) = json(app.router.clone().oneshot(request).await.unwrap()).await;
+        let (status, body) = json(app.send(request).await).await;
         assert!(status.is_success(), "{body}");
     }
 

@@ -33,6 +33,69 @@ pub enum Command {
     /// List or import colorization models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Manage the people who may sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create API tokens for scripts and back-end systems.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input (a prompt on a terminal), or
+    /// generated and printed with --generate-password.
+    Add(UserAddArgs),
+    /// List the users.
+    List(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL; default: sqlite://DATA_DIR/tinct.db.
+    #[arg(long, env = "TINCT_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// The name they sign in with.
+    pub name: String,
+    /// admin, staff or viewer.
+    #[arg(long, default_value = "staff")]
+    pub role: String,
+    /// Generate a password and print it, instead of reading one.
+    #[arg(long)]
+    pub generate_password: bool,
+    /// Do nothing (successfully) when any user exists already: for first-start scripts.
+    #[arg(long)]
+    pub if_no_users: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print it (it is shown only this once).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Whose token it is.
+    #[arg(long)]
+    pub user: String,
+    /// What it is for, e.g. "nightly batch".
+    #[arg(long)]
+    pub name: String,
+    /// Comma-separated: submit, read, admin.
+    #[arg(long, default_value = "submit,read")]
+    pub scopes: String,
+    /// Days until it expires; default: never.
+    #[arg(long)]
+    pub days: Option<u32>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Settings shared by every command.
@@ -111,6 +174,16 @@ pub struct ServeArgs {
     /// Most files in one submission.
     #[arg(long, env = "TINCT_MAX_FILES", default_value_t = 1000)]
     pub max_files: usize,
+    /// Sign-in attempts allowed per address and per account name in a minute.
+    #[arg(long, env = "TINCT_LOGIN_ATTEMPTS", default_value_t = 10)]
+    pub login_attempts: u32,
+    /// Submissions allowed per person or API token in a minute (each may hold many files).
+    #[arg(long, env = "TINCT_SUBMISSIONS_PER_MINUTE", default_value_t = 60)]
+    pub submissions_per_minute: u32,
+    /// Mark the session cookie Secure: set this when Tinct is served over HTTPS (behind a
+    /// TLS-terminating proxy).
+    #[arg(long, env = "TINCT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -5,7 +5,6 @@ mod support;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use support::test_app;
-use tower::ServiceExt;
 
 #[tokio::test]
 async fn healthz_reports_the_database() {
@@ -60,7 +59,7 @@ async fn the_status_server_function_reads_sqlite_and_the_engine() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())
         .unwrap();
-    let response = app.router.clone().oneshot(request).await.unwrap();
+    let response = app.send(request).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let status: serde_json::Value = serde_json::from_slice(&body).unwrap();

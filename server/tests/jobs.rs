@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::Value;
 use tokio_stream::StreamExt;
-use tower::ServiceExt;
 
 use support::{json, multipart, test_app, test_data, TestApp};
 
@@ -22,7 +21,7 @@ async fn submit(app: &TestApp, fields: &[(&str, &str, &[u8])]) -> (StatusCode, V
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
         .unwrap();
-    json(app.router.clone().oneshot(request).await.unwrap()).await
+    json(app.send(request).await).await
 }
 
 async fn wait_until_finished(app: &TestApp, batch: &str) -> Vec<Value> {
@@ -92,15 +91,12 @@ async fn good_files_are_colorized_and_bad_ones_refused_with_a_reason() {
 
     let id = jobs[0]["id"].as_str().unwrap();
     let response = app
-        .router
-        .clone()
-        .oneshot(
+        .send(
             Request::get(format!("/api/v1/jobs/{id}/result"))
                 .body(Body::empty())
                 .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
     assert_eq!(
@@ -127,15 +123,12 @@ async fn events_stream_each_state_change_of_a_batch() {
     let app = test_app(1, 100).await;
     let batch = "0193c3a8-0000-7000-8000-000000000001";
     let response = app
-        .router
-        .clone()
-        .oneshot(
+        .send(
             Request::get(format!("/api/v1/events?batch={batch}"))
                 .body(Body::empty())
                 .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
         "text/event-stream"
@@ -195,14 +188,8 @@ async fn a_waiting_job_can_be_cancelled_and_a_full_queue_says_so() {
             .body(Body::empty())
             .unwrap()
     };
-    assert_eq!(
-        app.router.clone().oneshot(cancel()).await.unwrap().status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        app.router.clone().oneshot(cancel()).await.unwrap().status(),
-        StatusCode::CONFLICT
-    );
+    assert_eq!(app.send(cancel()).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.send(cancel()).await.status(), StatusCode::CONFLICT);
     let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(job["status"], "cancelled");
 }
@@ -242,7 +229,7 @@ async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String
         .header(header::ACCEPT, "application/json")
         .body(Body::from(form.to_string()))
         .unwrap();
-    let response = app.router.clone().oneshot(request).await.unwrap();
+    let response = app.send(request).await;
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -355,7 +342,7 @@ async fn a_cancelled_job_can_be_retried_and_waits_again() {
     let retry = Request::post(format!("/api/v1/jobs/{id}/retry"))
         .body(Body::empty())
         .unwrap();
-    let response = app.router.clone().oneshot(retry).await.unwrap();
+    let response = app.send(retry).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(job["status"], "queued");

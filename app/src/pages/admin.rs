@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::users::UsersSection;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModelRow {
     pub name: String,
@@ -24,6 +26,7 @@ pub struct EngineReport {
 #[server(endpoint = "engine_status")]
 pub async fn engine_status() -> Result<EngineReport, ServerFnError> {
     use crate::context::{internal, server_context};
+    crate::auth::require(|p| p.is_admin())?;
     let ctx = server_context()?;
     let engine = ctx.engine.clone();
     let default = engine
@@ -56,6 +59,7 @@ pub fn AdminPage() -> impl IntoView {
     let report = Resource::new(|| (), |_| engine_status());
     view! {
         <h1>"Admin"</h1>
+        <UsersSection/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match report.await {

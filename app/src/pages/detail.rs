@@ -28,12 +28,14 @@ pub struct ResultDetail {
 #[server(endpoint = "job_detail")]
 pub async fn job_detail(id: String) -> Result<Option<ResultDetail>, ServerFnError> {
     use crate::context::{internal, server_context};
+    let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    sqlx::query_as::<_, ResultDetail>(
+    sqlx::query_as::<_, ResultDetail>(&format!(
         "SELECT id, original_name, preset, input_size, model, model_sha256, status, error, width, height,
                 created_at, finished_at, timings
-         FROM jobs WHERE id = ?",
-    )
+         FROM jobs WHERE id = ? AND {}",
+        who.visible_jobs()
+    ))
     .bind(id)
     .fetch_optional(&ctx.db)
     .await

@@ -51,6 +51,7 @@ pub async fn list_results(
 ) -> Result<Vec<JobRow>, ServerFnError> {
     use super::history::JOB_ROW_SELECT;
     use crate::context::{internal, server_context};
+    let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     let day = |v: Option<String>| -> Result<Option<String>, ServerFnError> {
@@ -70,8 +71,9 @@ pub async fn list_results(
         "{JOB_ROW_SELECT}
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
                AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
-               AND (?6 IS NULL OR id < ?6)
-         ORDER BY id DESC LIMIT ?7"
+               AND (?6 IS NULL OR id < ?6) AND {}
+         ORDER BY id DESC LIMIT ?7",
+        who.visible_jobs()
     ))
     .bind(status)
     .bind(blank(filter.preset))

@@ -42,12 +42,14 @@ pub async fn list_jobs(
     before: Option<String>,
 ) -> Result<Vec<JobRow>, ServerFnError> {
     use crate::context::{internal, server_context};
+    let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     sqlx::query_as::<_, JobRow>(
         &format!("{JOB_ROW_SELECT}
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2) AND (?3 IS NULL OR created_at < ?3)
-         ORDER BY created_at DESC LIMIT ?4"),
+               AND {}
+         ORDER BY created_at DESC LIMIT ?4", who.visible_jobs()),
     )
     .bind(blank(status))
     .bind(blank(batch))

@@ -16,9 +16,11 @@ pub struct StatusReport {
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<StatusReport, ServerFnError> {
     use crate::context::{internal, server_context};
+    crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let (sqlite_version, jobs_total, jobs_queued): (String, i64, i64) = sqlx::query_as(
         "SELECT sqlite_version(), COUNT(*), COALESCE(SUM(status = 'queued'), 0) FROM jobs",
+        // Counts of all jobs, like the queue length: no job details.
     )
     .fetch_one(&ctx.db)
     .await
@@ -46,6 +48,7 @@ pub struct ModelSummary {
 #[server(endpoint = "active_model")]
 pub async fn active_model() -> Result<ModelSummary, ServerFnError> {
     use crate::context::{internal, server_context};
+    crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let model = ctx
         .engine

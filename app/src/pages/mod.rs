@@ -1,14 +1,18 @@
 //! One module per page, each with the server functions it calls.
 
+mod account;
 mod admin;
 mod detail;
 mod gallery;
 mod history;
 mod home;
 mod job_actions;
+mod login;
 mod not_found;
 mod upload;
+mod users;
 
+pub use account::AccountPage;
 pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
 pub use detail::{job_detail, JobDetail, JobDetailPage, ResultDetail};
 pub use gallery::{list_results, GalleryFilter, GalleryPage, ListResults};
@@ -18,6 +22,10 @@ pub use home::{
 };
 pub use job_actions::{
     cancel_job, delete_job, rerun_job, retry_job, CancelJob, DeleteJob, RerunJob, RetryJob,
+};
+pub use login::{
+    current_user, local_path, login, logout, CurrentUser, Login, LoginPage, Logout, SignOutButton,
+    SESSION_USER,
 };
 pub use not_found::NotFound;
 pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};

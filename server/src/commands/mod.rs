@@ -1,5 +1,6 @@
 //! The subcommands of the `tinct` binary.
 
+mod accounts;
 mod colorize;
 mod models;
 mod serve;
@@ -7,7 +8,7 @@ mod serve;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::config::{Cli, Command, Common, ModelsCommand};
+use crate::config::{Cli, Command, Common, ModelsCommand, TokenCommand, UserCommand};
 use crate::error::CommandError;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
@@ -16,6 +17,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::Colorize(args) => colorize::run(&cli.common, args),
         Command::Models(ModelsCommand::List) => models::list(&cli.common),
         Command::Models(ModelsCommand::Import(args)) => models::import(&cli.common, args),
+        Command::User(UserCommand::Add(args)) => accounts::add_user(&cli.common, args),
+        Command::User(UserCommand::List(args)) => accounts::list_users(&cli.common, args),
+        Command::Token(TokenCommand::Create(args)) => accounts::create_token(&cli.common, args),
     }
 }
 

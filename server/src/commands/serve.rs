@@ -32,6 +32,22 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
         .map_err(|e| CommandError::Invalid(format!("loading the default model crashed: {e}")))??;
     let presets = engine::presets::load_presets(&common.workflows_dir)?;
     let db = crate::db::connect(args.database_url.as_deref(), &common.data_dir).await?;
+    let sessions = crate::web::session_store(&db).await?;
+    let users = app::auth::store::count_users(&db)
+        .await
+        .map_err(|e| CommandError::Invalid(e.to_string()))?;
+    if users == 0 {
+        tracing::warn!(
+            "no users yet: create the first admin with `tinct user add NAME --role admin`"
+        );
+    }
+    // Expired sessions are removed from the database once an hour.
+    tokio::spawn({
+        use tower_sessions::session_store::ExpiredDeletion;
+        sessions
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+    });
 
     let state = AppState::start(
         db,
@@ -44,6 +60,9 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             limits: Limits {
                 max_file_bytes: args.max_upload_mb << 20,
                 max_files: args.max_files,
+                login_attempts_per_minute: args.login_attempts,
+                submissions_per_minute: args.submissions_per_minute,
+                secure_cookies: args.secure_cookies,
             },
             queue_limit: args.queue_limit,
             job_workers: args.job_workers,
@@ -64,7 +83,8 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
         "ready"
     );
     println!("Tinct is running at http://{address}/");
-    axum::serve(listener, router(state))
+    let app = router(state, sessions).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| CommandError::io("the server stopped", e))

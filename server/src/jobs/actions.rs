@@ -1,10 +1,13 @@
 //! What staff do to jobs from the pages and the API: cancel, retry, re-run with another preset,
-//! delete. Every change is published on the event stream, so open pages follow it.
+//! delete. Each checks that the person may manage the job; every change is published on the
+//! event stream, so open pages follow it.
 
 use std::path::PathBuf;
 
+use app::auth::Principal;
 use app::context::{JobActionError, JobControl};
 
+use super::queue::StoredJob;
 use super::settings::{self, SettingsError};
 use super::worker::Workers;
 use super::{JobError, JobEvent, NewJob};
@@ -29,22 +32,40 @@ impl From<JobError> for JobActionError {
 }
 
 impl JobActions {
-    fn publish(&self, job_id: &str, batch_id: Option<String>, status: &str) {
+    fn publish(&self, job_id: &str, job: &StoredJob, status: &str) {
         self.workers.events.publish(JobEvent {
             job_id: job_id.to_string(),
-            batch_id,
+            batch_id: job.batch_id.clone(),
             status: status.into(),
             error: None,
+            owner_id: job.owner_id,
+            private: job.private,
         });
+    }
+
+    /// The job, if `who` may manage it. One they cannot see is "no such job", so that ids of
+    /// other people's private jobs cannot be probed.
+    async fn managed(&self, who: &Principal, id: &str) -> Result<StoredJob, JobActionError> {
+        let job = self.workers.queue.get(id).await?;
+        let visible =
+            who.role == app::auth::Role::Admin || !job.private || job.owner_id == Some(who.user_id);
+        if !visible {
+            return Err(JobActionError::NotFound);
+        }
+        if !who.may_manage(job.owner_id, job.private) {
+            return Err(JobActionError::Forbidden);
+        }
+        Ok(job)
     }
 }
 
 #[async_trait::async_trait]
 impl JobControl for JobActions {
-    async fn cancel(&self, id: &str) -> Result<(), JobActionError> {
+    async fn cancel(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+        let job = self.managed(who, id).await?;
         match self.workers.queue.cancel(id).await? {
-            Some(batch_id) => {
-                self.publish(id, batch_id, "cancelled");
+            Some(_) => {
+                self.publish(id, &job, "cancelled");
                 Ok(())
             }
             None => Err(JobActionError::Refused(
@@ -53,10 +74,11 @@ impl JobControl for JobActions {
         }
     }
 
-    async fn retry(&self, id: &str) -> Result<(), JobActionError> {
+    async fn retry(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+        let job = self.managed(who, id).await?;
         match self.workers.queue.retry(id).await? {
-            Some(batch_id) => {
-                self.publish(id, batch_id, "queued");
+            Some(_) => {
+                self.publish(id, &job, "queued");
                 self.workers.wake.notify_waiters();
                 Ok(())
             }
@@ -66,8 +88,13 @@ impl JobControl for JobActions {
         }
     }
 
-    async fn rerun(&self, id: &str, preset: &str) -> Result<String, JobActionError> {
-        let old = self.workers.queue.get(id).await?;
+    async fn rerun(
+        &self,
+        who: &Principal,
+        id: &str,
+        preset: &str,
+    ) -> Result<String, JobActionError> {
+        let old = self.managed(who, id).await?;
         let (preset, input_size, model) = settings::resolve(
             &self.workers.engine,
             &self.workflows_dir,
@@ -83,21 +110,28 @@ impl JobControl for JobActions {
             .queue
             .submit(NewJob {
                 batch_id: old.batch_id.clone(),
-                submitted_by: old.submitted_by,
-                original_name: old.original_name,
-                original_sha256: old.original_sha256,
+                submitted_by: Some(who.name.clone()),
+                owner_id: Some(who.user_id),
+                private: old.private,
+                original_name: old.original_name.clone(),
+                original_sha256: old.original_sha256.clone(),
                 preset,
                 input_size,
                 model,
-                output_format: old.output_format,
+                output_format: old.output_format.clone(),
             })
             .await?;
-        self.publish(&new_id, old.batch_id, "queued");
+        let new = StoredJob {
+            owner_id: Some(who.user_id),
+            ..old
+        };
+        self.publish(&new_id, &new, "queued");
         self.workers.wake.notify_waiters();
         Ok(new_id)
     }
 
-    async fn delete(&self, id: &str) -> Result<(), JobActionError> {
+    async fn delete(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+        let job = self.managed(who, id).await?;
         let deleted = self.workers.queue.delete(id).await?;
         // The rows are gone; now the files. A file that cannot be removed is only wasted space.
         let store = &self.workers.store;
@@ -111,7 +145,7 @@ impl JobControl for JobActions {
                 tracing::warn!(%error, key = key.as_str(), "a deleted job's file stayed behind");
             }
         }
-        self.publish(id, deleted.batch_id, "deleted");
+        self.publish(id, &job, "deleted");
         Ok(())
     }
 }

@@ -11,6 +11,11 @@ pub struct JobEvent {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Who may see it: its owner, and everyone when it is not private (not sent).
+    #[serde(skip)]
+    pub owner_id: Option<i64>,
+    #[serde(skip)]
+    pub private: bool,
 }
 
 #[derive(Clone)]

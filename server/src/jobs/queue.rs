@@ -9,6 +9,9 @@ use super::JobError;
 pub struct NewJob {
     pub batch_id: Option<String>,
     pub submitted_by: Option<String>,
+    pub owner_id: Option<i64>,
+    /// Seen only by its owner and admins.
+    pub private: bool,
     pub original_name: String,
     pub original_sha256: String,
     pub preset: String,
@@ -22,6 +25,8 @@ pub struct NewJob {
 pub struct ClaimedJob {
     pub id: String,
     pub batch_id: Option<String>,
+    pub owner_id: Option<i64>,
+    pub private: bool,
     pub original_sha256: String,
     pub input_size: i64,
     pub model: String,
@@ -33,6 +38,8 @@ pub struct ClaimedJob {
 pub struct StoredJob {
     pub batch_id: Option<String>,
     pub submitted_by: Option<String>,
+    pub owner_id: Option<i64>,
+    pub private: bool,
     pub original_name: String,
     pub original_sha256: String,
     pub output_format: String,
@@ -81,13 +88,15 @@ impl JobQueue {
         }
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO jobs (id, batch_id, submitted_by, original_name, original_sha256, preset,
-                               input_size, model, output_format, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+            "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
+                               preset, input_size, model, output_format, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
         )
         .bind(&id)
         .bind(&job.batch_id)
         .bind(&job.submitted_by)
+        .bind(job.owner_id)
+        .bind(job.private)
         .bind(&job.original_name)
         .bind(&job.original_sha256)
         .bind(&job.preset)
@@ -104,7 +113,7 @@ impl JobQueue {
         let job = sqlx::query_as::<_, ClaimedJob>(&format!(
             "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
-             RETURNING id, batch_id, original_sha256, input_size, model, output_format"
+             RETURNING id, batch_id, owner_id, private, original_sha256, input_size, model, output_format"
         ))
         .fetch_optional(&self.db)
         .await?;
@@ -168,7 +177,8 @@ impl JobQueue {
     /// What a job was asked to do.
     pub async fn get(&self, id: &str) -> Result<StoredJob, JobError> {
         sqlx::query_as::<_, StoredJob>(
-            "SELECT batch_id, submitted_by, original_name, original_sha256, output_format, status
+            "SELECT batch_id, submitted_by, owner_id, private, original_name, original_sha256,
+                    output_format, status
              FROM jobs WHERE id = ?",
         )
         .bind(id)

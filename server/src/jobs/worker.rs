@@ -125,6 +125,8 @@ impl Workers {
             batch_id: job.batch_id.clone(),
             status: status.into(),
             error,
+            owner_id: job.owner_id,
+            private: job.private,
         });
     }
 }

@@ -12,13 +12,17 @@ use crate::jobs::JobError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Sent as `Retry-After` (seconds).
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        let retry_after_s = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(60);
         ApiError {
             status,
             message: message.into(),
+            retry_after_s,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -26,6 +30,19 @@ impl ApiError {
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    pub fn too_many(message: impl Into<String>, retry_after_s: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+            retry_after_s: Some(retry_after_s),
+        }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, message)
@@ -62,6 +79,7 @@ impl From<JobActionError> for ApiError {
         match error {
             JobActionError::NotFound => Self::not_found(error.to_string()),
             JobActionError::Refused(message) => Self::conflict(message),
+            JobActionError::Forbidden => Self::forbidden(error.to_string()),
             JobActionError::Internal(detail) => Self::internal(detail),
         }
     }
@@ -69,16 +87,20 @@ impl From<JobActionError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
         let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
             .into_response();
-        if retry {
+        if let Some(seconds) = self.retry_after_s {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

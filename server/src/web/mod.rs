@@ -1,7 +1,9 @@
 //! The HTTP application: Leptos pages and server functions, the REST API, static files, health.
 
 pub mod api;
+mod auth;
 pub mod error;
+mod headers;
 mod health;
 mod zip_download;
 
@@ -19,7 +21,15 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use app::auth::throttle::LoginThrottle;
+use axum::middleware;
 use tokio::sync::Notify;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::jobs::worker::Workers;
 use crate::jobs::{settings, JobActions, JobError, JobEvents, JobQueue};
@@ -31,6 +41,12 @@ use error::ApiError;
 pub struct Limits {
     pub max_file_bytes: u64,
     pub max_files: usize,
+    /// Sign-in attempts per address and per account name in a minute.
+    pub login_attempts_per_minute: u32,
+    /// Submissions (requests to submit images) per person or token in a minute.
+    pub submissions_per_minute: u32,
+    /// Session cookies only over HTTPS (set when Tinct is served behind TLS).
+    pub secure_cookies: bool,
 }
 
 /// Everything a handler may need.
@@ -41,6 +57,7 @@ pub struct AppState {
     pub jobs: Workers,
     pub data_dir: PathBuf,
     pub limits: Limits,
+    pub submit_throttle: Arc<governor::DefaultKeyedRateLimiter<i64>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -95,9 +112,16 @@ impl AppState {
                 engine,
                 workflows_dir: config.workflows_dir,
                 jobs: Arc::new(actions),
+                login_throttle: Arc::new(LoginThrottle::new(
+                    config.limits.login_attempts_per_minute,
+                    Duration::from_secs(60),
+                )),
             },
             jobs,
             data_dir: config.data_dir,
+            submit_throttle: Arc::new(governor::RateLimiter::keyed(per_minute(
+                config.limits.submissions_per_minute,
+            ))),
             limits: config.limits,
         })
     }
@@ -121,6 +145,36 @@ impl AppState {
     }
 }
 
+/// Answers 413 at once to a request whose `Content-Length` is over `limit`.
+async fn refuse_declared_length_over(
+    limit: u64,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the upload is larger than the {} MB a submission may have",
+                limit >> 20
+            ),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// A quota of `count` at once, refilled evenly over a minute.
+fn per_minute(count: u32) -> governor::Quota {
+    governor::Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN))
+}
+
 /// Leptos settings for a site whose bundle lives in `site_root/pkg`.
 pub fn leptos_options(site_root: &std::path::Path, address: std::net::SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
@@ -131,7 +185,14 @@ pub fn leptos_options(site_root: &std::path::Path, address: std::net::SocketAddr
         .build()
 }
 
-pub fn router(state: AppState) -> Router {
+/// The session store (SQLite, so sessions survive a restart) and its table.
+pub async fn session_store(db: &sqlx::SqlitePool) -> Result<SqliteStore, sqlx::Error> {
+    let store = SqliteStore::new(db.clone());
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
     let options = state.leptos_options.clone();
@@ -147,7 +208,12 @@ pub fn router(state: AppState) -> Router {
             "/jobs",
             post(api::submit)
                 .get(api::list_jobs)
-                .layer(DefaultBodyLimit::max(batch_limit)),
+                // The stream is bounded, and a declared length over the bound is refused
+                // (413) before anything is read.
+                .layer(DefaultBodyLimit::max(batch_limit))
+                .layer(middleware::from_fn(move |request, next| {
+                    refuse_declared_length_over(batch_limit as u64, request, next)
+                })),
         )
         .route("/jobs/zip", get(zip_download::download))
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
@@ -163,10 +229,26 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context.clone()),
+            move || {
+                provide_context(context.clone());
+                leptos::nonce::provide_nonce();
+            },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            leptos::nonce::provide_nonce,
+            shell,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(
+            SessionManagerLayer::new(sessions)
+                .with_name("tinct_session")
+                .with_http_only(true)
+                .with_same_site(SameSite::Lax)
+                .with_secure(state.limits.secure_cookies)
+                .with_expiry(Expiry::OnInactivity(time::Duration::days(7))),
+        )
+        .layer(middleware::from_fn(headers::security_headers))
         .layer(
             // One line per request: method, path, status and duration.
             TraceLayer::new_for_http()

@@ -4,9 +4,11 @@
 use std::collections::HashSet;
 use std::io::Write;
 
+use app::auth::Principal;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -35,8 +37,10 @@ struct Item {
 
 pub async fn download(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    crate::web::api::readable(&who)?;
     let ids: Vec<String> = query
         .unwrap_or_default()
         .split('&')
@@ -57,7 +61,9 @@ pub async fn download(
     let placeholders = vec!["?"; ids.len()].join(", ");
     let sql = format!(
         "SELECT id, original_name, preset, input_size, model, model_sha256, finished_at, result_key, output_format
-         FROM jobs WHERE status = 'done' AND id IN ({placeholders}) ORDER BY finished_at"
+         FROM jobs WHERE status = 'done' AND id IN ({placeholders}) AND {}
+         ORDER BY finished_at",
+        who.visible_jobs()
     );
     let mut select = sqlx::query_as::<_, Item>(&sql);
     for id in &ids {

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use app::auth::{store, Role, Scope};
 use axum::body::{to_bytes, Body};
-use axum::http::{Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use engine::registry::{ModelManifest, Registry};
 use engine::runtime::{Device, Runtime, RuntimeOptions};
@@ -64,6 +65,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub db: sqlx::SqlitePool,
     pub router: axum::Router,
+    /// An admin's API token, sent by `send`, `get` and `get_json`.
+    pub token: String,
 }
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
@@ -81,6 +84,9 @@ pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
             limits: Limits {
                 max_file_bytes: 10 << 20,
                 max_files: 20,
+                login_attempts_per_minute: 5,
+                submissions_per_minute: 10_000,
+                secure_cookies: false,
             },
             queue_limit,
             job_workers,
@@ -88,21 +94,39 @@ pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
     )
     .await
     .unwrap();
+    let sessions = server::web::session_store(&db).await.unwrap();
+    let admin = store::add_user(&db, "admin", Role::Admin, "admin-password-1")
+        .await
+        .unwrap();
+    let (token, _) = store::create_token(&db, admin, "tests", &Scope::ALL, None)
+        .await
+        .unwrap();
     TestApp {
-        router: router(state),
+        router: router(state, sessions),
         db,
         dir,
+        token,
     }
 }
 
 impl TestApp {
+    /// Sends a request as the admin (their token), unless it carries credentials already.
+    pub async fn send(&self, mut request: Request<Body>) -> Response {
+        if !request.headers().contains_key(header::AUTHORIZATION)
+            && !request.headers().contains_key(header::COOKIE)
+        {
+            request.headers_mut().insert(
+                header::AUTHORIZATION,
+                format!("Bearer {}", self.token).parse().unwrap(),
+            );
+        }
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
         let response = self
-            .router
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+            .send(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
         let status = response.status();
         let body = to_bytes(response.into_body(), 10 << 20).await.unwrap();
         (status, String::from_utf8_lossy(&body).into_owned())
@@ -110,11 +134,8 @@ impl TestApp {
 
     pub async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
         json(
-            self.router
-                .clone()
-                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-                .await
-                .unwrap(),
+            self.send(Request::get(uri).body(Body::empty()).unwrap())
+                .await,
         )
         .await
     }

@@ -21,6 +21,7 @@ pub struct PresetInfo {
 #[server(endpoint = "list_presets")]
 pub async fn list_presets() -> Result<Vec<PresetInfo>, ServerFnError> {
     use crate::context::{internal, server_context};
+    crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let presets = engine::presets::load_presets(&ctx.workflows_dir)
         .map_err(|e| internal("the presets could not be read", e))?;
@@ -49,10 +50,13 @@ pub struct BatchJob {
 #[server(endpoint = "batch_jobs")]
 pub async fn batch_jobs(batch: String) -> Result<Vec<BatchJob>, ServerFnError> {
     use crate::context::{internal, server_context};
+    let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    sqlx::query_as::<_, BatchJob>(
-        "SELECT id, original_name, status, error FROM jobs WHERE batch_id = ? ORDER BY created_at, id",
-    )
+    sqlx::query_as::<_, BatchJob>(&format!(
+        "SELECT id, original_name, status, error FROM jobs WHERE batch_id = ? AND {}
+         ORDER BY created_at, id",
+        who.visible_jobs()
+    ))
     .bind(batch)
     .fetch_all(&ctx.db)
     .await

@@ -3,7 +3,11 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use app::auth::{Principal, Role};
 use axum::extract::{Query, State};
+use axum::Extension;
+
+use crate::web::error::ApiError;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
@@ -19,11 +23,17 @@ pub struct EventFilter {
 /// `GET /api/v1/events?batch=`: server-sent events of job state changes.
 pub async fn events(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(filter): Query<EventFilter>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    super::jobs::readable(&who)?;
+    let sees_all = who.role == Role::Admin;
     let stream = BroadcastStream::new(state.jobs.events.subscribe()).filter_map(move |event| {
         // A lagging subscriber skips what it missed; it re-reads the job list when it reconnects.
         let event = event.ok()?;
+        if event.private && !sees_all && event.owner_id != Some(who.user_id) {
+            return None;
+        }
         if filter
             .batch
             .as_ref()
@@ -33,5 +43,5 @@ pub async fn events(
         }
         Event::default().event("job").json_data(&event).ok().map(Ok)
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

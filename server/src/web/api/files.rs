@@ -1,9 +1,11 @@
 //! A job's files: the result, the original, and cached JPEG previews.
 
+use app::auth::Principal;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use crate::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
 use crate::web::error::ApiError;
@@ -12,8 +14,10 @@ use crate::web::AppState;
 /// `GET /api/v1/jobs/{id}/result`: the colorized image, as a download.
 pub async fn job_result(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    ensure_visible(&state, &who, &id).await?;
     let row: Option<(Option<String>, String, String)> =
         sqlx::query_as("SELECT result_key, original_name, output_format FROM jobs WHERE id = ? AND status = 'done'")
             .bind(&id)
@@ -50,8 +54,10 @@ pub async fn job_result(
 /// `GET /api/v1/jobs/{id}/original`: the uploaded file, unchanged, as a download.
 pub async fn job_original(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    ensure_visible(&state, &who, &id).await?;
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT j.original_sha256, j.original_name, o.format FROM jobs j JOIN originals o ON o.sha256 = j.original_sha256
          WHERE j.id = ?",
@@ -82,8 +88,10 @@ pub async fn job_original(
 /// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
 pub async fn job_thumbnail(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    ensure_visible(&state, &who, &id).await?;
     cached_preview(&state, &id, "result", THUMBNAIL_SIDE).await
 }
 
@@ -91,14 +99,33 @@ pub async fn job_thumbnail(
 /// before/after comparison (browsers cannot show TIFF originals).
 pub async fn job_preview(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path((id, which)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    ensure_visible(&state, &who, &id).await?;
     match which.as_str() {
         "original" | "result" => cached_preview(&state, &id, &which, COMPARE_SIDE).await,
         _ => Err(ApiError::not_found(
             "a preview is of the original or the result",
         )),
     }
+}
+
+/// Every file of a job is checked against who may see the job, even cached previews; a job
+/// they may not see does not exist for them.
+async fn ensure_visible(state: &AppState, who: &Principal, id: &str) -> Result<(), ApiError> {
+    super::jobs::readable(who)?;
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM jobs WHERE id = ? AND {}",
+        who.visible_jobs()
+    ))
+    .bind(id)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("no such job"))
 }
 
 async fn cached_preview(

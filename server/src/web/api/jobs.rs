@@ -1,7 +1,9 @@
 //! Reading and cancelling jobs.
 
+use app::auth::Principal;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -33,15 +35,20 @@ const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, mode
 /// `GET /api/v1/jobs/{id}`
 pub async fn get_job(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    sqlx::query_as::<_, JobView>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
-        .bind(&id)
-        .fetch_optional(&state.context.db)
-        .await
-        .map_err(ApiError::internal)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("no such job"))
+    readable(&who)?;
+    sqlx::query_as::<_, JobView>(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND {}",
+        who.visible_jobs()
+    ))
+    .bind(&id)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found("no such job"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,11 +60,15 @@ pub struct JobFilter {
 /// `GET /api/v1/jobs?status=&batch=`: newest first, at most 1000.
 pub async fn list_jobs(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(filter): Query<JobFilter>,
 ) -> Result<Json<Vec<JobView>>, ApiError> {
+    readable(&who)?;
     let jobs = sqlx::query_as::<_, JobView>(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2)
-         ORDER BY created_at DESC, id DESC LIMIT 1000"
+               AND {}
+         ORDER BY created_at DESC, id DESC LIMIT 1000",
+        who.visible_jobs()
     ))
     .bind(&filter.status)
     .bind(&filter.batch)
@@ -70,17 +81,30 @@ pub async fn list_jobs(
 /// `DELETE /api/v1/jobs/{id}`: cancels a job that has not started.
 pub async fn cancel_job(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.context.jobs.cancel(&id).await?;
+    state.context.jobs.cancel(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: queues a failed or cancelled job again.
 pub async fn retry_job(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.context.jobs.retry(&id).await?;
+    state.context.jobs.retry(&who, &id).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Reading needs the `read` scope (or `submit`, which implies following one's submissions).
+pub(crate) fn readable(who: &Principal) -> Result<(), ApiError> {
+    if who.can_read() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this token does not have the read scope",
+        ))
+    }
 }

@@ -1,7 +1,9 @@
 //! `POST /api/v1/jobs`: uploads streamed to disk, checked by content, stored once, queued.
 
+use app::auth::Principal;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -31,6 +33,8 @@ pub struct SubmitResponse {
 
 /// Settings of a submission, read from the form fields before the files.
 struct Submission {
+    who: Principal,
+    private: bool,
     preset: Option<String>,
     size: Option<u32>,
     format: String,
@@ -42,9 +46,27 @@ struct Submission {
 /// and queued; a refused file is reported next to its name and the others go ahead.
 pub async fn submit(
     State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
     mut form: Multipart,
 ) -> Result<Json<SubmitResponse>, ApiError> {
+    if !who.can_submit() {
+        return Err(ApiError::forbidden(
+            "your role or token does not allow submitting images",
+        ));
+    }
+    if let Err(not_until) = state.submit_throttle.check_key(&who.user_id) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        let seconds = wait.as_secs().max(1);
+        return Err(ApiError::too_many(
+            format!("too many submissions; wait {seconds} s and try again"),
+            seconds,
+        ));
+    }
     let mut submission = Submission {
+        who,
+        private: false,
         preset: None,
         size: None,
         format: "png".into(),
@@ -55,10 +77,11 @@ pub async fn submit(
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "preset" | "size" | "format" | "batch" => {
+            "preset" | "size" | "format" | "batch" | "private" => {
                 let value = field.text().await.map_err(ApiError::bad_form)?;
                 match name.as_str() {
                     "preset" => submission.preset = Some(value),
+                    "private" => submission.private = matches!(value.as_str(), "true" | "on" | "1"),
                     "size" if !value.is_empty() => {
                         submission.size = Some(
                             value
@@ -203,7 +226,9 @@ async fn accept_file(
         .queue
         .submit(NewJob {
             batch_id: Some(submission.batch_id.clone()),
-            submitted_by: None,
+            submitted_by: Some(submission.who.name.clone()),
+            owner_id: Some(submission.who.user_id),
+            private: submission.private,
             original_name: original_name.to_string(),
             original_sha256: sha256,
             preset,
@@ -217,6 +242,8 @@ async fn accept_file(
         batch_id: Some(submission.batch_id.clone()),
         status: "queued".into(),
         error: None,
+        owner_id: Some(submission.who.user_id),
+        private: submission.private,
     });
     Ok(job_id)
 }

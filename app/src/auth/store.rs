@@ -1,0 +1,327 @@
+//! Users and API tokens in the database.
+
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+
+use super::passwords::{self, PasswordError};
+use super::{Principal, Role, Scope, TokenRow, UserRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a user name has 1 to 64 letters, digits, '.', '_', '-' or '@'")]
+    InvalidName,
+    #[error("there is already a user called {0:?}")]
+    NameTaken(String),
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("the last active admin cannot be removed, disabled or demoted")]
+    LastAdmin,
+    #[error("a token needs a name and at least one scope")]
+    InvalidToken,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("the account database failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl AccountError {
+    /// Whether this is the person's mistake (shown to them) rather than the server's.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            AccountError::Database(_) | AccountError::Password(PasswordError::Hash(_))
+        )
+    }
+}
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+}
+
+pub async fn count_users(db: &SqlitePool) -> Result<i64, AccountError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await?)
+}
+
+pub async fn add_user(
+    db: &SqlitePool,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<i64, AccountError> {
+    if !valid_name(name) {
+        return Err(AccountError::InvalidName);
+    }
+    let hash = hash_off_thread(password).await?;
+    let id = sqlx::query_scalar(
+        "INSERT INTO users (name, password_hash, role) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(name)
+    .bind(hash)
+    .bind(role.as_str())
+    .fetch_one(db)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            AccountError::NameTaken(name.to_string())
+        }
+        other => other.into(),
+    })?;
+    Ok(id)
+}
+
+/// Argon2 is slow on purpose: keep it off the async threads.
+async fn hash_off_thread(password: &str) -> Result<String, AccountError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || passwords::hash(&password))
+        .await
+        .map_err(|e| PasswordError::Hash(e.to_string()))?
+        .map_err(Into::into)
+}
+
+/// The active user with this name and password, if any. Takes as long for a wrong name as for
+/// a wrong password.
+pub async fn authenticate(
+    db: &SqlitePool,
+    name: &str,
+    password: &str,
+) -> Result<Option<Principal>, AccountError> {
+    let row: Option<(i64, String, String, String, bool)> =
+        sqlx::query_as("SELECT id, name, password_hash, role, disabled FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    let stored = row
+        .as_ref()
+        .map_or_else(|| passwords::decoy().to_string(), |r| r.2.clone());
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    Ok(row
+        .filter(|r| matches && !r.4)
+        .and_then(|(id, name, _, role, _)| {
+            Some(Principal {
+                user_id: id,
+                name,
+                role: Role::parse(&role)?,
+                scopes: None,
+            })
+        }))
+}
+
+/// The principal of a signed-in user, unless the account was disabled or deleted meanwhile.
+pub async fn session_principal(
+    db: &SqlitePool,
+    user_id: i64,
+) -> Result<Option<Principal>, AccountError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, name, role FROM users WHERE id = ? AND disabled = 0")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.and_then(|(id, name, role)| {
+        Some(Principal {
+            user_id: id,
+            name,
+            role: Role::parse(&role)?,
+            scopes: None,
+        })
+    }))
+}
+
+pub async fn list_users(db: &SqlitePool) -> Result<Vec<UserRow>, AccountError> {
+    Ok(sqlx::query_as::<_, UserRow>(
+        "SELECT id, name, role, disabled, created_at FROM users ORDER BY name",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Refuses a change that would leave no active admin.
+async fn keep_an_admin(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    if others == 0 {
+        return Err(AccountError::LastAdmin);
+    }
+    Ok(())
+}
+
+fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Result<(), AccountError> {
+    if result.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(AccountError::NoSuchUser)
+    }
+}
+
+pub async fn set_role(db: &SqlitePool, user_id: i64, role: Role) -> Result<(), AccountError> {
+    if role != Role::Admin {
+        keep_an_admin(db, user_id).await?;
+    }
+    changed(
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(db)
+            .await?,
+    )
+}
+
+/// A disabled user's sessions and tokens stop working at their next request.
+pub async fn set_disabled(
+    db: &SqlitePool,
+    user_id: i64,
+    disabled: bool,
+) -> Result<(), AccountError> {
+    if disabled {
+        keep_an_admin(db, user_id).await?;
+    }
+    changed(
+        sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(user_id)
+            .execute(db)
+            .await?,
+    )
+}
+
+pub async fn delete_user(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
+    keep_an_admin(db, user_id).await?;
+    sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    changed(
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id)
+            .execute(db)
+            .await?,
+    )
+}
+
+pub async fn set_password(
+    db: &SqlitePool,
+    user_id: i64,
+    password: &str,
+) -> Result<(), AccountError> {
+    let hash = hash_off_thread(password).await?;
+    changed(
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id)
+            .execute(db)
+            .await?,
+    )
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates a token for `user_id`; the answer holds the token itself, which is not kept.
+/// Tokens carry 256 random bits, so a plain SHA-256 suffices to store them.
+pub async fn create_token(
+    db: &SqlitePool,
+    user_id: i64,
+    name: &str,
+    scopes: &[Scope],
+    expires_in_days: Option<u32>,
+) -> Result<(String, TokenRow), AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || scopes.is_empty() {
+        return Err(AccountError::InvalidToken);
+    }
+    let secret: [u8; 32] = rand::random();
+    let token = format!("tinct_{}", hex::encode(secret));
+    let scopes = scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let row = sqlx::query_as::<_, TokenRow>(
+        "INSERT INTO api_tokens (id, user_id, name, token_sha256, scopes, expires_at)
+         VALUES (?, ?, ?, ?, ?, CASE WHEN ?6 IS NULL THEN NULL
+                                     ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?6 || ' days') END)
+         RETURNING id, name, scopes, expires_at, last_used_at, revoked_at, created_at",
+    )
+    .bind(uuid_like())
+    .bind(user_id)
+    .bind(name)
+    .bind(token_hash(&token))
+    .bind(&scopes)
+    .bind(expires_in_days.map(i64::from))
+    .fetch_one(db)
+    .await?;
+    Ok((token, row))
+}
+
+/// A random id for a token row (not secret).
+fn uuid_like() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+/// The principal a token stands for: its owner's role narrowed to its scopes. `None` for an
+/// unknown, revoked or expired token or a disabled owner.
+pub async fn token_principal(
+    db: &SqlitePool,
+    token: &str,
+) -> Result<Option<Principal>, AccountError> {
+    let row: Option<(String, i64, String, String, String)> = sqlx::query_as(&format!(
+        "UPDATE api_tokens SET last_used_at = {NOW}
+         WHERE token_sha256 = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {NOW})
+               AND user_id IN (SELECT id FROM users WHERE disabled = 0)
+         RETURNING id, user_id, scopes,
+                   (SELECT name FROM users WHERE users.id = api_tokens.user_id),
+                   (SELECT role FROM users WHERE users.id = api_tokens.user_id)"
+    ))
+    .bind(token_hash(token))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|(_, user_id, scopes, name, role)| {
+        Some(Principal {
+            user_id,
+            name,
+            role: Role::parse(&role)?,
+            scopes: Some(scopes.split(',').filter_map(Scope::parse).collect()),
+        })
+    }))
+}
+
+pub async fn list_tokens(db: &SqlitePool, user_id: i64) -> Result<Vec<TokenRow>, AccountError> {
+    Ok(sqlx::query_as::<_, TokenRow>(
+        "SELECT id, name, scopes, expires_at, last_used_at, revoked_at, created_at
+         FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Revokes one of `user_id`'s tokens; false when they have no such live token.
+pub async fn revoke_token(
+    db: &SqlitePool,
+    user_id: i64,
+    token_id: &str,
+) -> Result<bool, AccountError> {
+    let result = sqlx::query(&format!(
+        "UPDATE api_tokens SET revoked_at = {NOW} WHERE id = ? AND user_id = ? AND revoked_at IS NULL"
+    ))
+    .bind(token_id)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

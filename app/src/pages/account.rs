@@ -1,0 +1,167 @@
+//! The signed-in person's own page: their personal API tokens (create, shown once; revoke).
+
+use leptos::prelude::*;
+
+use super::login::server_message;
+use crate::auth::TokenRow;
+
+#[server(endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
+    use crate::auth::{require, store};
+    use crate::context::{internal, server_context};
+    let who = require(|p| p.scopes.is_none())?;
+    store::list_tokens(&server_context()?.db, who.user_id)
+        .await
+        .map_err(|e| internal("the tokens could not be read", e))
+}
+
+/// Creates a token and answers it; it is not stored and cannot be shown again.
+#[server(endpoint = "create_token")]
+pub async fn create_token(
+    name: String,
+    scope_submit: Option<String>,
+    scope_read: Option<String>,
+    scope_admin: Option<String>,
+    expires_in_days: Option<String>,
+) -> Result<String, ServerFnError> {
+    use crate::auth::{require, store, Role, Scope};
+    use crate::context::{internal, server_context};
+    // Tokens are made from a browser session by admins and staff, never by another token.
+    let who = require(|p| p.scopes.is_none() && p.role != Role::Viewer)?;
+    let mut scopes = Vec::new();
+    for (wanted, scope) in [
+        (scope_submit, Scope::Submit),
+        (scope_read, Scope::Read),
+        (scope_admin, Scope::Admin),
+    ] {
+        if wanted.is_some() {
+            if scope == Scope::Admin && who.role != Role::Admin {
+                return Err(ServerFnError::new(
+                    "only an admin can give a token the admin scope",
+                ));
+            }
+            scopes.push(scope);
+        }
+    }
+    let days = match expires_in_days.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(
+            d.parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    ServerFnError::new("the expiry is a number of days from 1 to 3650, or empty")
+                })?,
+        ),
+    };
+    let (token, _) = store::create_token(&server_context()?.db, who.user_id, &name, &scopes, days)
+        .await
+        .map_err(|e| {
+            if e.is_user_error() {
+                ServerFnError::new(e.to_string())
+            } else {
+                internal("the token could not be created", e)
+            }
+        })?;
+    Ok(token)
+}
+
+#[server(endpoint = "revoke_token")]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    use crate::auth::{require, store};
+    use crate::context::{internal, server_context};
+    let who = require(|p| p.scopes.is_none())?;
+    match store::revoke_token(&server_context()?.db, who.user_id, &id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ServerFnError::new("no such live token of yours")),
+        Err(e) => Err(internal("the token could not be revoked", e)),
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
+    view! {
+        <h1>"Your account"</h1>
+        <section class="card">
+            <h2>"API tokens"</h2>
+            <p class="meta">
+                "Scripts and back-end systems use a token instead of your password: "
+                <code>"Authorization: Bearer <token>"</code>
+                ". A token can do what you can, narrowed to its scopes."
+            </p>
+            <ActionForm action=create attr:class="token-form" attr:data-testid="token-form">
+                <label>"Name " <input name="name" placeholder="e.g. nightly batch" required/></label>
+                <label><input type="checkbox" name="scope_submit" checked/>" submit"</label>
+                <label><input type="checkbox" name="scope_read" checked/>" read"</label>
+                <label><input type="checkbox" name="scope_admin"/>" admin"</label>
+                <label>"Expires after " <input name="expires_in_days" inputmode="numeric" size="4" placeholder="never"/>" days"</label>
+                <button class="button primary" type="submit">"Create token"</button>
+            </ActionForm>
+            {move || match create.value().get() {
+                Some(Ok(token)) => view! {
+                    <p class="notice" data-testid="new-token">
+                        "Copy it now; it is not shown again: " <code>{token}</code>
+                    </p>
+                }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{server_message(&e)}</p> }.into_any(),
+                None => ().into_any(),
+            }}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(tokens) if tokens.is_empty() => view! { <p>"No tokens yet."</p> }.into_any(),
+                        Ok(tokens) => view! { <TokenTable tokens revoke/> }.into_any(),
+                        Err(e) => view! { <p class="error">{server_message(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn TokenTable(tokens: Vec<TokenRow>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    view! {
+        <table class="jobs" data-testid="tokens-table">
+            <thead>
+                <tr><th>"Name"</th><th>"Scopes"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th></th></tr>
+            </thead>
+            <tbody>
+                {tokens
+                    .into_iter()
+                    .map(|t| {
+                        let live = t.revoked_at.is_none();
+                        view! {
+                            <tr>
+                                <td>{t.name}</td>
+                                <td>{t.scopes}</td>
+                                <td>{t.created_at}</td>
+                                <td>{t.expires_at.unwrap_or_else(|| "never".into())}</td>
+                                <td>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                <td>
+                                    {if live {
+                                        view! {
+                                            <ActionForm action=revoke attr:class="inline">
+                                                <input type="hidden" name="id" value=t.id/>
+                                                <button class="button small danger" type="submit">"Revoke"</button>
+                                            </ActionForm>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! { <span class="meta">"revoked"</span> }.into_any()
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}

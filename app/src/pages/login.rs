@@ -1,0 +1,142 @@
+//! Signing in and out. The session cookie is rotated at sign-in; signing out deletes the
+//! session from the store, so the cookie is worthless everywhere afterwards.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::auth::Principal;
+
+/// The session key holding the signed-in user's id.
+pub const SESSION_USER: &str = "user_id";
+
+/// Only a path on this site: never another origin (`//evil.example`, `https://…`).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[server(endpoint = "login")]
+pub async fn login(
+    name: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::auth::store;
+    use crate::context::{internal, server_context};
+    use axum::extract::ConnectInfo;
+    use http::{header, HeaderValue, StatusCode};
+    use leptos_axum::ResponseOptions;
+    let ctx = server_context()?;
+    let address = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|_| "local".into());
+    if let Err(wait) = ctx.login_throttle.attempt(&address, name.trim()) {
+        let seconds = wait.as_secs().max(1);
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.insert_header(header::RETRY_AFTER, value);
+            }
+        }
+        return Err(ServerFnError::new(format!(
+            "Too many sign-in attempts; wait {seconds} s and try again."
+        )));
+    }
+    let principal = store::authenticate(&ctx.db, name.trim(), &password)
+        .await
+        .map_err(|e| internal("signing in failed", e))?
+        .ok_or_else(|| ServerFnError::new("Wrong name or password."))?;
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| internal("the session is not available", e))?;
+    // A new session id at every sign-in: an id planted before it is worthless after it.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| internal("the session could not be renewed", e))?;
+    session
+        .insert(SESSION_USER, principal.user_id)
+        .await
+        .map_err(|e| internal("the session could not be saved", e))?;
+    tracing::info!(user = %principal.name, "signed in");
+    leptos_axum::redirect(&local_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use crate::context::internal;
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| internal("the session is not available", e))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| internal("the session could not be ended", e))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Who is signed in, if anyone.
+#[server(endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<Principal>, ServerFnError> {
+    Ok(crate::auth::principal().ok())
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
+    view! {
+        <section class="card login">
+            <h1>"Sign in"</h1>
+            <p class="meta">"Tinct is for the archive's staff. Ask an administrator for an account."</p>
+            <ActionForm action=login attr:data-testid="login-form">
+                <input type="hidden" name="next" value=next/>
+                <label>"Name" <input name="name" autocomplete="username" required/></label>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                <button class="button primary" type="submit">"Sign in"</button>
+            </ActionForm>
+            {move || match login.value().get() {
+                Some(Err(e)) => Some(view! { <p class="error" data-testid="login-error">{server_message(&e)}</p> }),
+                _ => None,
+            }}
+        </section>
+    }
+}
+
+/// The sentence of a server function error, without the type prefix.
+pub fn server_message(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout attr:class="inline">
+            <button class="button small" type="submit" data-testid="sign-out">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path(Some("/gallery?x=1")), "/gallery?x=1");
+        assert_eq!(local_path(Some("//evil.example/")), "/");
+        assert_eq!(local_path(Some("https://evil.example/")), "/");
+        assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(None), "/");
+    }
+}

@@ -1,0 +1,181 @@
+//! Every request is either public (the sign-in page, static files, health) or carries a
+//! principal: from the session cookie or from `Authorization: Bearer <token>`. Requests a
+//! browser could be tricked into sending from another site (a session and an unsafe method)
+//! must come from this site's own origin.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use app::auth::{store, Principal};
+use app::pages::SESSION_USER;
+
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+/// Paths anyone may fetch: signing in needs them.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/healthz" | "/favicon.ico" | "/api/login" | "/api/current_user"
+    ) || path.starts_with("/pkg/")
+}
+
+/// A token from the `Authorization` header, or from `?token=` on the event streams (browsers'
+/// `EventSource` and `WebSocket` cannot set headers).
+fn bearer_token(request: &Request) -> Option<String> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    header.or_else(|| {
+        let path = request.uri().path();
+        if path != "/api/v1/events" && path != "/ws" {
+            return None;
+        }
+        request
+            .uri()
+            .query()?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("token=").map(str::to_string))
+    })
+}
+
+/// Whether a request's `Origin` (or, lacking it, `Referer`) is this server as the browser
+/// addressed it (`Host`).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    source.is_some_and(|source| {
+        let rest = source
+            .strip_prefix("https://")
+            .or_else(|| source.strip_prefix("http://"));
+        rest.is_some_and(|rest| rest.split('/').next() == Some(host))
+    })
+}
+
+fn signed_out(request: &Request) -> Response {
+    let path = request.uri().path();
+    let wants_page = request.method() == Method::GET && !path.starts_with("/api/");
+    if wants_page {
+        let next = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let next: String = form_urlencoded_component(next);
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    } else {
+        ApiError::unauthorized("sign in, or send an API token as 'Authorization: Bearer <token>'")
+            .into_response()
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn form_urlencoded_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // Static files and the health check need no one, nor the database.
+    let path = request.uri().path();
+    if path == "/healthz" || path.starts_with("/pkg/") {
+        return next.run(request).await;
+    }
+    let db = &state.context.db;
+    let (principal, by_session) = if let Some(token) = bearer_token(&request) {
+        match store::token_principal(db, &token).await {
+            Ok(Some(p)) => (Some(p), false),
+            Ok(None) => {
+                return ApiError::unauthorized("this API token is unknown, revoked or expired")
+                    .into_response()
+            }
+            Err(e) => return ApiError::internal(e).into_response(),
+        }
+    } else {
+        match session.get::<i64>(SESSION_USER).await {
+            Ok(Some(user_id)) => match store::session_principal(db, user_id).await {
+                Ok(p) => (p, true),
+                Err(e) => return ApiError::internal(e).into_response(),
+            },
+            _ => (None, true),
+        }
+    };
+
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if by_session && unsafe_method && !same_origin(request.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "error": "this request did not come from Tinct's own pages, so it was refused"
+            })),
+        )
+            .into_response();
+    }
+
+    let path = request.uri().path().to_string();
+    match principal {
+        Some(principal) => {
+            request.extensions_mut().insert::<Principal>(principal);
+            next.run(request).await
+        }
+        None if is_public(&path) => next.run(request).await,
+        None => signed_out(&request),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn only_this_sites_origin_counts_as_same_origin() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("tinct.local:8080"));
+        assert!(!same_origin(&headers), "no Origin and no Referer");
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://tinct.local:8080"),
+        );
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://tinct.local:8080.evil.example"),
+        );
+        assert!(!same_origin(&headers));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers));
+        headers.remove(header::ORIGIN);
+        headers.insert(
+            header::REFERER,
+            HeaderValue::from_static("https://tinct.local:8080/upload"),
+        );
+        assert!(same_origin(&headers));
+    }
+}
