@@ -1,6 +1,6 @@
 // Starts the built Tinct server on a free loopback port with a fresh data directory, and
 // launches Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,17 +14,28 @@ mkdirSync(outputDir, { recursive: true });
  * Starts `tinct serve`. Options: `dataDir` (reuse one, e.g. after a crash; default a fresh
  * temporary folder) and `env` (extra environment).
  */
+/** The admin every test server starts with (created with the CLI, as an operator would). */
+export const admin = { name: 'e2e-admin', password: 'e2e-admin-password' };
+
 export async function startServer({ dataDir = mkdtempSync(path.join(tmpdir(), 'tinct-e2e-')), env = {} } = {}) {
   const bin = process.env.TINCT_BIN ?? path.join(repoRoot, 'target', 'debug', 'tinct');
+  const serverEnv = {
+    TINCT_SITE_ROOT: path.join(repoRoot, 'target', 'site-debug'),
+    ...process.env,
+    TINCT_DATA_DIR: dataDir,
+    TINCT_LOG: 'info',
+    ...env,
+  };
+  const cli = (args, input = '') => {
+    const run = spawnSync(bin, args, { cwd: repoRoot, env: serverEnv, input, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`tinct ${args.join(' ')} failed:\n${run.stdout}${run.stderr}`);
+    return run.stdout.trim();
+  };
+  cli(['user', 'add', admin.name, '--role', 'admin', '--if-no-users'], `${admin.password}\n`);
+  const token = cli(['token', 'create', '--user', admin.name, '--name', 'e2e', '--scopes', 'submit,read,admin']);
   const child = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], {
     cwd: repoRoot,
-    env: {
-      TINCT_SITE_ROOT: path.join(repoRoot, 'target', 'site-debug'),
-      ...process.env,
-      TINCT_DATA_DIR: dataDir,
-      TINCT_LOG: 'info',
-      ...env,
-    },
+    env: serverEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let logs = '';
@@ -41,7 +52,24 @@ export async function startServer({ dataDir = mkdtempSync(path.join(tmpdir(), 't
   return {
     url,
     dataDir,
+    token,
+    cli,
     logs: () => logs,
+    /** `fetch` with the admin's API token. */
+    fetch(resource, init = {}) {
+      return fetch(resource, { ...init, headers: { Authorization: `Bearer ${token}`, ...init.headers } });
+    },
+    /** A browser context signed in as `who` (default: the admin), through the login endpoint. */
+    async signIn(browser, who = admin) {
+      const context = await browser.newContext();
+      const response = await context.request.post(`${url}/api/login`, {
+        form: { name: who.name, password: who.password },
+        headers: { Origin: url },
+        maxRedirects: 0,
+      });
+      if (response.status() >= 400) throw new Error(`sign-in failed: ${response.status()} ${await response.text()}`);
+      return context;
+    },
     /** Stops the server (`SIGKILL` to simulate a crash) and removes its data unless kept. */
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -74,9 +102,10 @@ export function launchBrowser() {
   });
 }
 
-/** Opens `url` and waits until the wasm bundle has hydrated the page. */
-export async function openHydrated(browser, url) {
-  const page = await browser.newPage();
+/** Opens `url` in `context` (a browser or a signed-in context) and waits until the wasm bundle
+ * has hydrated the page. */
+export async function openHydrated(context, url) {
+  const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
   const response = await page.goto(url);

@@ -7,10 +7,12 @@ import { launchBrowser, openHydrated, outputDir, startServer } from '../support/
 
 let server;
 let browser;
+let session;
 
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  session = await server.signIn(browser);
 });
 
 after(async () => {
@@ -19,7 +21,7 @@ after(async () => {
 });
 
 test('the home page renders on the server and is saved as a screenshot', async () => {
-  const { page, response } = await openHydrated(browser, server.url);
+  const { page, response } = await openHydrated(session, server.url);
   assert.equal(response.status(), 200);
   assert.match(await page.locator('h1').innerText(), /colour back/i);
   assert.match(await page.locator('footer').innerText(), /Tinct \d+\.\d+\.\d+/);
@@ -28,7 +30,7 @@ test('the home page renders on the server and is saved as a screenshot', async (
 });
 
 test('after hydration the status button calls a server function that reads SQLite', async () => {
-  const { page, errors } = await openHydrated(browser, server.url);
+  const { page, errors } = await openHydrated(session, server.url);
   assert.equal(await page.locator('[data-testid="status-result"]').count(), 0);
   await page.click('[data-testid="check-status"]');
   const result = page.locator('[data-testid="status-result"]');
@@ -43,7 +45,7 @@ test('after hydration the status button calls a server function that reads SQLit
 });
 
 test('the menu reaches every page, each with its own content', async () => {
-  const { page, errors } = await openHydrated(browser, server.url);
+  const { page, errors } = await openHydrated(session, server.url);
   const pages = [
     ['Upload', '/upload', /Upload/, /Portrait/],
     ['Gallery', '/gallery', /Gallery/, /No restored images yet/],
@@ -62,7 +64,7 @@ test('the menu reaches every page, each with its own content', async () => {
 });
 
 test('an unknown address shows a helpful not-found page with status 404', async () => {
-  const page = await browser.newPage();
+  const page = await session.newPage();
   const response = await page.goto(`${server.url}/no-such-page`);
   assert.equal(response.status(), 404);
   assert.match(await page.locator('main').innerText(), /Page not found/);

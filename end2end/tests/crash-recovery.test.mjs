@@ -10,7 +10,7 @@ import { repoRoot, startServer } from '../support/harness.mjs';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function jobsOf(server, batch) {
-  const response = await fetch(`${server.url}/api/v1/jobs?batch=${batch}`);
+  const response = await server.fetch(`${server.url}/api/v1/jobs?batch=${batch}`);
   assert.equal(response.status, 200);
   return response.json();
 }
@@ -24,7 +24,7 @@ test('jobs interrupted by SIGKILL finish after a restart, each exactly once', as
     form.append('size', '1024'); // slow enough on the CPU to be killed mid-job
     const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png'));
     for (let i = 0; i < 4; i++) form.append('images', new Blob([scan], { type: 'image/png' }), `scan-${i}.png`);
-    const response = await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form });
+    const response = await server.fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form });
     assert.equal(response.status, 200);
     const { batch_id: batch, files } = await response.json();
     assert.equal(files.filter((f) => f.accepted).length, 4);
@@ -51,7 +51,7 @@ test('jobs interrupted by SIGKILL finish after a restart, each exactly once', as
     const attempts = jobs.map((job) => job.attempts).sort();
     assert.deepEqual(attempts, [1, 1, 1, 2], JSON.stringify(jobs));
     for (const job of jobs) {
-      const result = await fetch(`${server.url}/api/v1/jobs/${job.id}/result`);
+      const result = await server.fetch(`${server.url}/api/v1/jobs/${job.id}/result`);
       assert.equal(result.status, 200);
       assert.equal(result.headers.get('content-type'), 'image/png');
       assert.ok((await result.arrayBuffer()).byteLength > 1000);

@@ -9,10 +9,12 @@ import { launchBrowser, openHydrated, outputDir, repoRoot, startServer } from '.
 
 let server;
 let browser;
+let session;
 
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  session = await server.signIn(browser);
 });
 
 after(async () => {
@@ -23,7 +25,7 @@ after(async () => {
 const file = (name, relative) => ({ name, mimeType: 'image/png', buffer: readFileSync(path.join(repoRoot, relative)) });
 
 test('uploaded scans come back in colour live, and a bad file is refused with a message', async () => {
-  const { page, errors } = await openHydrated(browser, `${server.url}/upload`);
+  const { page, errors } = await openHydrated(session, `${server.url}/upload`);
   await page.check('input[name="preset"][value="portrait"]');
   await page.setInputFiles('[data-testid="file-input"]', [
     file('harbour.png', 'engine/tests/data/reference_input.png'),
@@ -72,7 +74,7 @@ test('uploaded scans come back in colour live, and a bad file is refused with a 
 });
 
 test('the gallery shows each result; the detail view compares it with its original', async () => {
-  const { page, errors } = await openHydrated(browser, `${server.url}/gallery`);
+  const { page, errors } = await openHydrated(session, `${server.url}/gallery`);
   const cards = page.locator('[data-testid="gallery-grid"] .gallery-item');
   assert.equal(await cards.count(), 3);
   await page.waitForFunction(() => [...document.querySelectorAll('.gallery-item img')].every((img) => img.complete && img.naturalWidth > 0));
@@ -121,7 +123,7 @@ test('the gallery shows each result; the detail view compares it with its origin
 });
 
 test('files dropped on the page are uploaded too', async () => {
-  const { page, errors } = await openHydrated(browser, `${server.url}/upload`);
+  const { page, errors } = await openHydrated(session, `${server.url}/upload`);
   const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')).toString('base64');
   const transfer = await page.evaluateHandle((b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -147,17 +149,17 @@ test('History lists the jobs, filters them, and says in plain words why one fail
   const png = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png'));
   const form = new FormData();
   form.append('images', new Blob([png.subarray(0, png.length / 2)], { type: 'image/png' }), 'torn-scan.png');
-  const submitted = await (await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form })).json();
+  const submitted = await (await server.fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form })).json();
   assert.equal(submitted.files[0].accepted, true);
   const id = submitted.files[0].job_id;
   for (let i = 0; ; i++) {
-    const job = await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json();
+    const job = await (await server.fetch(`${server.url}/api/v1/jobs/${id}`)).json();
     if (job.status === 'failed') break;
     assert.ok(i < 300, `job never failed: ${JSON.stringify(job)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  const { page, errors } = await openHydrated(browser, `${server.url}/history`);
+  const { page, errors } = await openHydrated(session, `${server.url}/history`);
   const rows = page.locator('[data-testid="jobs-table"] tbody tr');
   assert.equal(await rows.count(), 6);
   await page.selectOption('[data-testid="history-filters"] select[name="status"]', 'failed');
@@ -172,7 +174,7 @@ test('History lists the jobs, filters them, and says in plain words why one fail
 });
 
 test('a result can be colorized again with another preset, and the new one deleted', async () => {
-  const { page, errors } = await openHydrated(browser, `${server.url}/gallery`);
+  const { page, errors } = await openHydrated(session, `${server.url}/gallery`);
   const cards = page.locator('[data-testid="gallery-grid"] .gallery-item');
   const before = await cards.count();
   await cards.filter({ hasText: 'harbour.png' }).locator('a').click();
@@ -183,7 +185,7 @@ test('a result can be colorized again with another preset, and the new one delet
   await page.waitForURL((url) => url.href !== oldUrl && /\/gallery\/[0-9a-f-]{36}$/.test(url.pathname));
   const id = page.url().split('/').pop();
   for (let i = 0; ; i++) {
-    const job = await (await fetch(`${server.url}/api/v1/jobs/${id}`)).json();
+    const job = await (await server.fetch(`${server.url}/api/v1/jobs/${id}`)).json();
     if (job.status === 'done') break;
     assert.ok(i < 600, `the re-run never finished: ${JSON.stringify(job)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -198,9 +200,9 @@ test('a result can be colorized again with another preset, and the new one delet
   await page.click('[data-testid="confirm-delete"]');
   await page.waitForURL(/\/gallery$/);
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="gallery-grid"] .gallery-item').length === n, before);
-  assert.equal((await fetch(`${server.url}/api/v1/jobs/${id}`)).status, 404);
+  assert.equal((await server.fetch(`${server.url}/api/v1/jobs/${id}`)).status, 404);
   // The first result of that scan is still there, with its original.
-  const original = await fetch(`${server.url}${await cards.filter({ hasText: 'harbour.png' }).locator('a').getAttribute('href')}`.replace('/gallery/', '/api/v1/jobs/') + '/original');
+  const original = await server.fetch(`${server.url}${await cards.filter({ hasText: 'harbour.png' }).locator('a').getAttribute('href')}`.replace('/gallery/', '/api/v1/jobs/') + '/original');
   assert.equal(original.status, 200);
   assert.deepEqual(errors, []);
   await page.close();
