@@ -184,6 +184,9 @@ pub struct ServeArgs {
     /// TLS-terminating proxy).
     #[arg(long, env = "TINCT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Seconds a request may take to be answered (uploads excepted).
+    #[arg(long, env = "TINCT_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 
 use app::auth::{store, Role, Scope};
-use support::{json, multipart, test_app, test_data, TestApp};
+use support::{json, multipart, test_app, test_app_with, test_data, TestApp};
 
 const ORIGIN: &str = "http://tinct.test";
 
@@ -563,4 +563,30 @@ async fn an_upload_larger_than_the_limit_is_refused_before_it_is_read() {
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn submissions_beyond_the_rate_limit_get_429_with_retry_after() {
+    let app = test_app_with(0, 100, |limits| limits.submissions_per_minute = 2).await;
+    let png = png();
+    for _ in 0..2 {
+        let request = submission(&[("size", "", b"64"), ("images", "a.png", &png)]);
+        assert_eq!(app.send(request).await.status(), StatusCode::OK);
+    }
+    let response = app.send(submission(&[("images", "a.png", &png)])).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert!(body_text(response).await.contains("too many submissions"));
+    // Another person is not held up by it.
+    let other = user_with_token(&app, "ana", Role::Staff, &[Scope::Submit]).await;
+    let request = with_token(
+        submission(&[("size", "", b"64"), ("images", "a.png", &png)]),
+        &other,
+    );
+    assert_eq!(app.send(request).await.status(), StatusCode::OK);
 }

@@ -63,6 +63,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
                 login_attempts_per_minute: args.login_attempts,
                 submissions_per_minute: args.submissions_per_minute,
                 secure_cookies: args.secure_cookies,
+                request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             },
             queue_limit: args.queue_limit,
             job_workers: args.job_workers,

@@ -18,6 +18,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -47,6 +48,9 @@ pub struct Limits {
     pub submissions_per_minute: u32,
     /// Session cookies only over HTTPS (set when Tinct is served behind TLS).
     pub secure_cookies: bool,
+    /// Longest time a request may take to be answered (uploads excepted: they take as long as
+    /// the network needs; streamed answers such as events and ZIPs start within it).
+    pub request_timeout: Duration,
 }
 
 /// Everything a handler may need.
@@ -203,7 +207,20 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .max_file_bytes
         .saturating_mul(state.limits.max_files as u64))
     .min(usize::MAX as u64) as usize;
+    let timeout = TimeoutLayer::with_status_code(
+        axum::http::StatusCode::GATEWAY_TIMEOUT,
+        state.limits.request_timeout,
+    );
     let api = Router::new()
+        .route("/jobs/zip", get(zip_download::download))
+        .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
+        .route("/jobs/{id}/retry", post(api::retry_job))
+        .route("/jobs/{id}/result", get(api::job_result))
+        .route("/jobs/{id}/original", get(api::job_original))
+        .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
+        .route("/jobs/{id}/preview/{which}", get(api::job_preview))
+        .route("/events", get(api::events))
+        .layer(timeout.clone())
         .route(
             "/jobs",
             post(api::submit)
@@ -214,18 +231,9 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
                 .layer(middleware::from_fn(move |request, next| {
                     refuse_declared_length_over(batch_limit as u64, request, next)
                 })),
-        )
-        .route("/jobs/zip", get(zip_download::download))
-        .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
-        .route("/jobs/{id}/retry", post(api::retry_job))
-        .route("/jobs/{id}/result", get(api::job_result))
-        .route("/jobs/{id}/original", get(api::job_original))
-        .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
-        .route("/jobs/{id}/preview/{which}", get(api::job_preview))
-        .route("/events", get(api::events));
+        );
     Router::new()
         .route("/healthz", get(health::healthz))
-        .nest("/api/v1", api)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -239,6 +247,8 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             leptos::nonce::provide_nonce,
             shell,
         ))
+        .layer(timeout)
+        .nest("/api/v1", api)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(
             SessionManagerLayer::new(sessions)

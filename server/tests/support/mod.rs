@@ -71,6 +71,24 @@ pub struct TestApp {
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
 pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
+    test_app_with(job_workers, queue_limit, |_| {}).await
+}
+
+/// The same, with request limits changed by `adjust`.
+pub async fn test_app_with(
+    job_workers: usize,
+    queue_limit: i64,
+    adjust: impl FnOnce(&mut Limits),
+) -> TestApp {
+    let mut limits = Limits {
+        max_file_bytes: 10 << 20,
+        max_files: 20,
+        login_attempts_per_minute: 5,
+        submissions_per_minute: 10_000,
+        secure_cookies: false,
+        request_timeout: std::time::Duration::from_secs(60),
+    };
+    adjust(&mut limits);
     let dir = tempfile::tempdir().unwrap();
     let db = server::db::connect(None, dir.path()).await.unwrap();
     let state = AppState::start(
@@ -81,13 +99,7 @@ pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
             address: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
-            limits: Limits {
-                max_file_bytes: 10 << 20,
-                max_files: 20,
-                login_attempts_per_minute: 5,
-                submissions_per_minute: 10_000,
-                secure_cookies: false,
-            },
+            limits,
             queue_limit,
             job_workers,
         },
