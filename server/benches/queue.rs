@@ -22,7 +22,6 @@ use axum::http::{header, Request};
 use engine::encode::OutputFormat;
 use engine::ColorizeRequest;
 use tokio_stream::StreamExt;
-use tower::ServiceExt;
 
 use support::{json, multipart, test_app, test_data};
 

@@ -220,7 +220,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
         .route("/jobs/{id}/preview/{which}", get(api::job_preview))
         .route("/events", get(api::events))
-        .layer(timeout.clone())
+        .layer(timeout)
         .route(
             "/jobs",
             post(api::submit)
