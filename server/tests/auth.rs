@@ -16,13 +16,25 @@ async fn body_text(response: Response) -> String {
     String::from_utf8_lossy(&to_bytes(response.into_body(), 10 << 20).await.unwrap()).into_owned()
 }
 
-/// A request with no credentials at all.
+/// A request with no credentials at all, from a browser.
 async fn anonymous(app: &TestApp, method: &str, uri: &str) -> Response {
+    anonymous_accepting(
+        app,
+        method,
+        uri,
+        "text/html,application/xhtml+xml,*/*;q=0.8",
+    )
+    .await
+}
+
+/// The same from a program that wants JSON.
+async fn anonymous_accepting(app: &TestApp, method: &str, uri: &str, accept: &str) -> Response {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .header(header::HOST, "tinct.test")
         .header(header::ORIGIN, ORIGIN)
+        .header(header::ACCEPT, accept)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())
         .unwrap();
@@ -141,9 +153,20 @@ async fn every_route_but_sign_in_static_and_health_needs_credentials() {
         ("POST", "/api/create_token".to_string()),
         ("POST", "/api/delete_job".to_string()),
         ("POST", "/api/rerun_job".to_string()),
+        ("POST", "/prompt".to_string()),
+        ("GET", "/prompt".to_string()),
+        ("POST", "/upload/image".to_string()),
+        ("GET", "/view?filename=a.png&type=input".to_string()),
+        ("GET", format!("/history/{id}")),
+        ("GET", "/api/history".to_string()),
+        ("GET", "/queue".to_string()),
+        ("POST", "/interrupt".to_string()),
+        ("GET", "/system_stats".to_string()),
+        ("GET", "/object_info".to_string()),
+        ("GET", "/ws?clientId=x".to_string()),
     ];
     for (method, uri) in api {
-        let response = anonymous(&app, method, &uri).await;
+        let response = anonymous_accepting(&app, method, &uri, "application/json").await;
         assert_eq!(
             response.status(),
             StatusCode::UNAUTHORIZED,
@@ -178,6 +201,7 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
     let page = |cookie: &str| {
         Request::get("/history")
             .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html")
             .body(Body::empty())
             .unwrap()
     };

@@ -65,7 +65,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 fn signed_out(request: &Request) -> Response {
     let path = request.uri().path();
-    let wants_page = request.method() == Method::GET && !path.starts_with("/api/");
+    // Browsers asking for a page go to the sign-in page; programs get 401.
+    let accepts_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let wants_page = request.method() == Method::GET && accepts_html && !path.starts_with("/api/");
     if wants_page {
         let next = request
             .uri()

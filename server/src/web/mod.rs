@@ -2,6 +2,7 @@
 
 pub mod api;
 mod auth;
+pub mod comfy;
 pub mod error;
 mod headers;
 mod health;
@@ -249,6 +250,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         ))
         .layer(timeout)
         .nest("/api/v1", api)
+        .merge(comfy::router())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(
             SessionManagerLayer::new(sessions)

@@ -11,4 +11,5 @@ pub(crate) use files::file_response;
 pub use files::{job_original, job_preview, job_result, job_thumbnail};
 pub(crate) use jobs::readable;
 pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter, JobView};
+pub(crate) use submit::store_original;
 pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};

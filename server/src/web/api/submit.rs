@@ -155,12 +155,46 @@ pub async fn submit(
     }))
 }
 
-/// Streams one file to a temporary file (hashing as it goes), checks it, stores it and queues it.
+/// Stores one file and queues it.
 async fn accept_file(
     state: &AppState,
     submission: &Submission,
     (preset, size, model): (String, u32, String),
     original_name: &str,
+    field: axum::extract::multipart::Field<'_>,
+) -> Result<String, ApiError> {
+    let sha256 = store_original(state, field).await?;
+    let job_id = state
+        .jobs
+        .queue
+        .submit(NewJob {
+            batch_id: Some(submission.batch_id.clone()),
+            submitted_by: Some(submission.who.name.clone()),
+            owner_id: Some(submission.who.user_id),
+            private: submission.private,
+            original_name: original_name.to_string(),
+            original_sha256: sha256,
+            preset,
+            input_size: size,
+            model,
+            output_format: submission.format.clone(),
+        })
+        .await?;
+    state.jobs.events.publish(JobEvent {
+        job_id: job_id.clone(),
+        batch_id: Some(submission.batch_id.clone()),
+        status: "queued".into(),
+        error: None,
+        owner_id: Some(submission.who.user_id),
+        private: submission.private,
+    });
+    Ok(job_id)
+}
+
+/// Streams one uploaded file to a temporary file (hashing as it goes), checks by content that
+/// it is an image within the limits, and stores it once per content hash. Answers the hash.
+pub(crate) async fn store_original(
+    state: &AppState,
     mut field: axum::extract::multipart::Field<'_>,
 ) -> Result<String, ApiError> {
     let temp_dir = state.data_dir.join("tmp");
@@ -221,31 +255,7 @@ async fn accept_file(
         .execute(&state.context.db)
         .await
         .map_err(ApiError::internal)?;
-    let job_id = state
-        .jobs
-        .queue
-        .submit(NewJob {
-            batch_id: Some(submission.batch_id.clone()),
-            submitted_by: Some(submission.who.name.clone()),
-            owner_id: Some(submission.who.user_id),
-            private: submission.private,
-            original_name: original_name.to_string(),
-            original_sha256: sha256,
-            preset,
-            input_size: size,
-            model,
-            output_format: submission.format.clone(),
-        })
-        .await?;
-    state.jobs.events.publish(JobEvent {
-        job_id: job_id.clone(),
-        batch_id: Some(submission.batch_id.clone()),
-        status: "queued".into(),
-        error: None,
-        owner_id: Some(submission.who.user_id),
-        private: submission.private,
-    });
-    Ok(job_id)
+    Ok(sha256)
 }
 
 /// Removes a temporary upload unless it was moved into the store.

@@ -1,0 +1,179 @@
+//! `POST /upload/image` and `GET /view`: inputs by the name the client gave them, results by
+//! the file name Tinct reported. Names are looked up in the database, never used as paths.
+
+use axum::body::Body;
+use axum::extract::{Multipart, Query, State};
+use axum::response::Response;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use app::auth::{Principal, Role};
+
+use crate::storage::ObjectKey;
+use crate::web::api::{file_response, readable, sanitize_name, store_original};
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+/// A subfolder name: letters, digits, `-` and `_` only (empty for none).
+fn clean_subfolder(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+        .take(64)
+        .collect()
+}
+
+/// `POST /upload/image`: multipart `image`, optional `overwrite`, `type`, `subfolder`.
+pub async fn upload_image(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    mut form: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    if !who.can_submit() {
+        return Err(ApiError::forbidden(
+            "your role or token does not allow uploading",
+        ));
+    }
+    let (mut overwrite, mut subfolder) = (false, String::new());
+    let mut stored: Option<(String, String)> = None;
+    while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
+        match field.name().unwrap_or_default() {
+            "overwrite" => {
+                overwrite = matches!(
+                    field.text().await.map_err(ApiError::bad_form)?.as_str(),
+                    "true" | "1"
+                )
+            }
+            "subfolder" => {
+                subfolder = clean_subfolder(&field.text().await.map_err(ApiError::bad_form)?)
+            }
+            "image" => {
+                let name = sanitize_name(field.file_name().unwrap_or("image.png"));
+                let sha256 = store_original(&state, field).await?;
+                stored = Some((name, sha256));
+            }
+            _ => {} // `type` is always `input` here
+        }
+    }
+    let (name, sha256) = stored.ok_or_else(|| ApiError::bad_request("no image in the upload"))?;
+    let db = &state.context.db;
+    // Like ComfyUI: the same name with other content is renamed `name (1).ext` unless
+    // `overwrite` is set.
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
+    let mut chosen = name.clone();
+    for n in 1..1000 {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ?")
+                .bind(&subfolder)
+                .bind(&chosen)
+                .fetch_optional(db)
+                .await
+                .map_err(ApiError::internal)?;
+        match existing {
+            None => break,
+            Some(same) if same == sha256 || overwrite => break,
+            Some(_) => chosen = format!("{stem} ({n}).{extension}"),
+        }
+    }
+    sqlx::query(
+        "INSERT INTO comfy_uploads (subfolder, name, sha256, owner_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT (subfolder, name) DO UPDATE SET sha256 = excluded.sha256, owner_id = excluded.owner_id",
+    )
+    .bind(&subfolder)
+    .bind(&chosen)
+    .bind(&sha256)
+    .bind(who.user_id)
+    .execute(db)
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(
+        json!({ "name": chosen, "subfolder": subfolder, "type": "input" }),
+    ))
+}
+
+/// The stored content hash of an uploaded input (`name` or `subfolder/name`) that `who` may use.
+pub async fn find_input(
+    state: &AppState,
+    who: &Principal,
+    image: &str,
+) -> Result<Option<String>, ApiError> {
+    let (subfolder, name) = image.rsplit_once('/').unwrap_or(("", image));
+    sqlx::query_scalar(
+        "SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ? AND (owner_id = ? OR ?)",
+    )
+    .bind(clean_subfolder(subfolder))
+    .bind(name)
+    .bind(who.user_id)
+    .bind(who.role == Role::Admin)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ViewQuery {
+    pub filename: String,
+    #[serde(default)]
+    pub subfolder: String,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+fn mime(format: &str) -> &'static str {
+    match format {
+        "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "tiff" => "image/tiff",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `GET /view?filename=&subfolder=&type=`: an uploaded input or a result.
+pub async fn view(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<ViewQuery>,
+) -> Result<Response, ApiError> {
+    readable(&who)?;
+    let store = &state.jobs.store;
+    if query.kind.as_deref() == Some("input") {
+        let image = if query.subfolder.is_empty() {
+            query.filename.clone()
+        } else {
+            format!("{}/{}", query.subfolder, query.filename)
+        };
+        let sha256 = find_input(&state, &who, &image)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such input image"))?;
+        let format: String = sqlx::query_scalar("SELECT format FROM originals WHERE sha256 = ?")
+            .bind(&sha256)
+            .fetch_one(&state.context.db)
+            .await
+            .map_err(ApiError::internal)?;
+        let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
+        let bytes = store.get_bytes(&key).await.map_err(ApiError::internal)?;
+        return Ok(file_response(Body::from(bytes), mime(&format), None));
+    }
+    // Results are reported as `<job id>.<png|jpg>`.
+    let job_id = query
+        .filename
+        .rsplit_once('.')
+        .map_or(query.filename.as_str(), |(stem, _)| stem);
+    let row: Option<(Option<String>, String)> = sqlx::query_as(&format!(
+        "SELECT result_key, output_format FROM jobs WHERE id = ? AND status = 'done' AND {}",
+        who.visible_jobs()
+    ))
+    .bind(job_id)
+    .fetch_optional(&state.context.db)
+    .await
+    .map_err(ApiError::internal)?;
+    let (Some(key), format) = row.ok_or_else(|| ApiError::not_found("no such output image"))?
+    else {
+        return Err(ApiError::not_found("no such output image"));
+    };
+    let key = ObjectKey::new(key).map_err(ApiError::internal)?;
+    let bytes = store.get_bytes(&key).await.map_err(ApiError::internal)?;
+    Ok(file_response(Body::from(bytes), mime(&format), None))
+}

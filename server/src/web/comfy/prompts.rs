@@ -1,0 +1,472 @@
+//! `POST /prompt` and what follows it: `/history`, `/queue`, `/interrupt`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use app::auth::{Principal, Role};
+
+use super::files::find_input;
+use super::graph::{self, PREVIEW_IMAGE};
+use crate::jobs::{JobEvent, NewJob};
+use crate::web::api::readable;
+use crate::web::error::ApiError;
+use crate::web::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct PromptRequest {
+    pub prompt: Value,
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub extra_data: Option<Value>,
+    // `front` and `number` place a prompt in ComfyUI's queue; Tinct's queue is first come,
+    // first served, so they are accepted and ignored.
+    #[allow(dead_code)]
+    pub front: Option<bool>,
+    #[allow(dead_code)]
+    pub number: Option<f64>,
+}
+
+fn comfy_error(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// One node's validation failure, in ComfyUI's shape.
+fn node_error(
+    node: &str,
+    class: &str,
+    kind: &str,
+    message: &str,
+    input: &str,
+    output: &str,
+) -> Value {
+    json!({
+        "error": { "type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {} },
+        "node_errors": { node: {
+            "errors": [{ "type": kind, "message": message, "details": format!("{input}: {message}"), "extra_info": { "input_name": input } }],
+            "dependent_outputs": [output],
+            "class_type": class,
+        }}
+    })
+}
+
+/// `POST /prompt`: checks the graph, queues one job per output node.
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(request): Json<PromptRequest>,
+) -> Result<Response, ApiError> {
+    if !who.can_submit() {
+        return Err(ApiError::forbidden(
+            "your role or token does not allow submitting prompts",
+        ));
+    }
+    let branches = match graph::plan(&request.prompt) {
+        Ok(branches) => branches,
+        Err(error) => return Ok(comfy_error(StatusCode::BAD_REQUEST, error.body())),
+    };
+    // Every branch is checked before anything is queued.
+    let engine = &state.context.engine;
+    let mut ready = Vec::new();
+    for branch in &branches {
+        let Some(sha256) = find_input(&state, &who, &branch.image).await? else {
+            let message = format!("Invalid image file: {}", branch.image);
+            return Ok(comfy_error(
+                StatusCode::BAD_REQUEST,
+                node_error(
+                    &branch.load_node,
+                    graph::LOAD_IMAGE,
+                    "value_not_in_list",
+                    &message,
+                    "image",
+                    &branch.output_node,
+                ),
+            ));
+        };
+        if let Err(e) = engine::InputSize::new(branch.input_size) {
+            return Ok(comfy_error(
+                StatusCode::BAD_REQUEST,
+                node_error(
+                    &branch.colorize_node,
+                    graph::COLORIZE,
+                    "value_not_valid",
+                    &e.to_string(),
+                    "model_input_size",
+                    &branch.output_node,
+                ),
+            ));
+        }
+        let model = engine.registry().resolve_checkpoint(&branch.checkpoint);
+        ready.push((branch, sha256, model));
+    }
+
+    let db = &state.context.db;
+    let prompt_id = uuid::Uuid::now_v7().to_string();
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO comfy_prompts (prompt_id, number, client_id, owner_id, prompt, extra_data)
+         VALUES (?, (SELECT COALESCE(MAX(number), -1) + 1 FROM comfy_prompts), ?, ?, ?, ?) RETURNING number",
+    )
+    .bind(&prompt_id)
+    .bind(&request.client_id)
+    .bind(who.user_id)
+    .bind(request.prompt.to_string())
+    .bind(request.extra_data.clone().unwrap_or_else(|| json!({})).to_string())
+    .fetch_one(db)
+    .await
+    .map_err(ApiError::internal)?;
+    for (branch, sha256, model) in ready {
+        let job_id = state
+            .jobs
+            .queue
+            .submit(NewJob {
+                batch_id: Some(prompt_id.clone()),
+                submitted_by: Some(who.name.clone()),
+                owner_id: Some(who.user_id),
+                private: false,
+                original_name: branch
+                    .image
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&branch.image)
+                    .to_string(),
+                original_sha256: sha256,
+                preset: "comfyui".into(),
+                input_size: branch.input_size,
+                model,
+                output_format: "png".into(),
+            })
+            .await?;
+        sqlx::query(
+            "INSERT INTO comfy_outputs (job_id, prompt_id, colorize_node, output_node, output_class) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&job_id)
+        .bind(&prompt_id)
+        .bind(&branch.colorize_node)
+        .bind(&branch.output_node)
+        .bind(&branch.output_class)
+        .execute(db)
+        .await
+        .map_err(ApiError::internal)?;
+        state.jobs.events.publish(JobEvent {
+            job_id,
+            batch_id: Some(prompt_id.clone()),
+            status: "queued".into(),
+            error: None,
+            owner_id: Some(who.user_id),
+            private: false,
+        });
+    }
+    state.jobs.wake.notify_waiters();
+    Ok(
+        Json(json!({ "prompt_id": prompt_id, "number": number, "node_errors": {} }))
+            .into_response(),
+    )
+}
+
+/// A prompt as stored, with the state of its jobs.
+#[derive(Debug, Clone)]
+pub struct PromptRecord {
+    pub prompt_id: String,
+    pub number: i64,
+    pub client_id: Option<String>,
+    pub prompt: Value,
+    pub extra_data: Value,
+    pub outputs: Vec<OutputRow>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutputRow {
+    pub job_id: String,
+    pub colorize_node: String,
+    pub output_node: String,
+    pub output_class: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub output_format: String,
+}
+
+impl PromptRecord {
+    pub fn finished(&self) -> bool {
+        self.outputs
+            .iter()
+            .all(|o| !matches!(o.status.as_str(), "queued" | "running"))
+    }
+
+    pub fn running(&self) -> bool {
+        self.outputs.iter().any(|o| o.status == "running")
+    }
+
+    /// `[number, prompt_id, prompt, extra_data, outputs_to_execute]`, as ComfyUI lists it.
+    pub fn queue_item(&self) -> Value {
+        let outputs: Vec<&str> = self
+            .outputs
+            .iter()
+            .map(|o| o.output_node.as_str())
+            .collect();
+        json!([
+            self.number,
+            self.prompt_id,
+            self.prompt,
+            self.extra_data,
+            outputs
+        ])
+    }
+
+    pub fn history_entry(&self) -> Value {
+        let mut outputs = Map::new();
+        for o in self.outputs.iter().filter(|o| o.status == "done") {
+            let entry = outputs
+                .entry(o.output_node.clone())
+                .or_insert_with(|| json!({ "images": [] }));
+            if let Some(images) = entry["images"].as_array_mut() {
+                images.push(image_ref(o));
+            }
+        }
+        let success = self.outputs.iter().all(|o| o.status == "done");
+        let messages: Vec<Value> = self
+            .outputs
+            .iter()
+            .filter(|o| o.status != "done")
+            .map(|o| {
+                json!(["execution_error", {
+                    "prompt_id": self.prompt_id,
+                    "node_id": o.colorize_node,
+                    "node_type": graph::COLORIZE,
+                    "exception_message": o.error.clone().unwrap_or_else(|| o.status.clone()),
+                }])
+            })
+            .collect();
+        json!({
+            "prompt": self.queue_item(),
+            "outputs": outputs,
+            "status": {
+                "status_str": if success { "success" } else { "error" },
+                "completed": success,
+                "messages": messages,
+            },
+            "meta": {},
+        })
+    }
+}
+
+/// `{filename, subfolder, type}` of a finished output, as `/view` takes it.
+pub fn image_ref(output: &OutputRow) -> Value {
+    let extension = if output.output_format == "jpeg" {
+        "jpg"
+    } else {
+        "png"
+    };
+    let kind = if output.output_class == PREVIEW_IMAGE {
+        "temp"
+    } else {
+        "output"
+    };
+    json!({ "filename": format!("{}.{extension}", output.job_id), "subfolder": "", "type": kind })
+}
+
+/// The prompts `who` may see (their own; an admin's: all), newest first, or just `only`.
+pub async fn records(
+    state: &AppState,
+    who: &Principal,
+    only: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PromptRecord>, ApiError> {
+    let db = &state.context.db;
+    let rows: Vec<(String, i64, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
+         WHERE (?1 IS NULL OR prompt_id = ?1) AND (owner_id = ?2 OR ?3)
+         ORDER BY number DESC LIMIT ?4",
+    )
+    .bind(only)
+    .bind(who.user_id)
+    .bind(who.role == Role::Admin)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+    .map_err(ApiError::internal)?;
+    let mut records = Vec::with_capacity(rows.len());
+    for (prompt_id, number, client_id, prompt, extra_data) in rows {
+        let outputs = sqlx::query_as::<_, OutputRow>(
+            "SELECT o.job_id, o.colorize_node, o.output_node, o.output_class, j.status, j.error, j.output_format
+             FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id WHERE o.prompt_id = ? ORDER BY o.output_node",
+        )
+        .bind(&prompt_id)
+        .fetch_all(db)
+        .await
+        .map_err(ApiError::internal)?;
+        records.push(PromptRecord {
+            prompt_id,
+            number,
+            client_id,
+            prompt: serde_json::from_str(&prompt).unwrap_or(Value::Null),
+            extra_data: serde_json::from_str(&extra_data).unwrap_or_else(|_| json!({})),
+            outputs,
+        });
+    }
+    Ok(records)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    pub max_items: Option<i64>,
+}
+
+/// `GET /api/history?max_items=`: finished prompts.
+pub async fn history(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Value>, ApiError> {
+    readable(&who)?;
+    let limit = query.max_items.unwrap_or(200).clamp(1, 10_000);
+    let mut history = Map::new();
+    for record in records(&state, &who, None, limit).await? {
+        if record.finished() {
+            history.insert(record.prompt_id.clone(), record.history_entry());
+        }
+    }
+    Ok(Json(Value::Object(history)))
+}
+
+/// `GET /history/{prompt_id}`: `{}` until the prompt has finished, as ComfyUI answers.
+pub async fn history_one(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(prompt_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    readable(&who)?;
+    let mut history = Map::new();
+    if let Some(record) = records(&state, &who, Some(&prompt_id), 1).await?.pop() {
+        if record.finished() {
+            history.insert(record.prompt_id.clone(), record.history_entry());
+        }
+    }
+    Ok(Json(Value::Object(history)))
+}
+
+/// How many jobs wait or run.
+pub async fn queue_remaining(state: &AppState) -> Result<i64, ApiError> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+        .fetch_one(&state.context.db)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// `GET /prompt`: `{"exec_info": {"queue_remaining": N}}`.
+pub async fn queue_info(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    readable(&who)?;
+    Ok(Json(
+        json!({ "exec_info": { "queue_remaining": queue_remaining(&state).await? } }),
+    ))
+}
+
+/// `GET /queue`: the prompts running and waiting.
+pub async fn queue(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    readable(&who)?;
+    let (mut running, mut pending) = (Vec::new(), Vec::new());
+    for record in records(&state, &who, None, 10_000).await? {
+        if record.running() {
+            running.push(record.queue_item());
+        } else if !record.finished() {
+            pending.push(record.queue_item());
+        }
+    }
+    running.reverse();
+    pending.reverse();
+    Ok(Json(
+        json!({ "queue_running": running, "queue_pending": pending }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueEdit {
+    #[serde(default)]
+    pub clear: bool,
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+/// Cancels the waiting jobs of the given prompts (`None`: all of `who`'s); answers how many.
+async fn cancel_waiting(
+    state: &AppState,
+    who: &Principal,
+    prompts: Option<&[String]>,
+) -> Result<usize, ApiError> {
+    let mut cancelled = 0;
+    for record in records(state, who, None, 10_000).await? {
+        if prompts.is_some_and(|ids| !ids.contains(&record.prompt_id)) {
+            continue;
+        }
+        for output in record.outputs.iter().filter(|o| o.status == "queued") {
+            if state.context.jobs.cancel(who, &output.job_id).await.is_ok() {
+                cancelled += 1;
+            }
+        }
+    }
+    Ok(cancelled)
+}
+
+/// `POST /queue` with `{"clear": true}` or `{"delete": [prompt ids]}`: removes waiting prompts.
+pub async fn edit_queue(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Json(edit): Json<QueueEdit>,
+) -> Result<StatusCode, ApiError> {
+    if !who.can_submit() {
+        return Err(ApiError::forbidden(
+            "your role or token does not allow changing the queue",
+        ));
+    }
+    if edit.clear {
+        cancel_waiting(&state, &who, None).await?;
+    } else if !edit.delete.is_empty() {
+        cancel_waiting(&state, &who, Some(&edit.delete)).await?;
+    }
+    Ok(StatusCode::OK)
+}
+
+/// `POST /interrupt`: stops the running prompts after the image being colorized now (one
+/// inference is not cut short); their waiting images are cancelled.
+pub async fn interrupt(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<StatusCode, ApiError> {
+    if !who.can_submit() {
+        return Err(ApiError::forbidden(
+            "your role or token does not allow changing the queue",
+        ));
+    }
+    let running: Vec<String> = records(&state, &who, None, 10_000)
+        .await?
+        .into_iter()
+        .filter(PromptRecord::running)
+        .map(|r| r.prompt_id)
+        .collect();
+    cancel_waiting(&state, &who, Some(&running)).await?;
+    Ok(StatusCode::OK)
+}
+
+/// The record of one prompt, if `who` may see it.
+pub async fn record(state: &AppState, who: &Principal, prompt_id: &str) -> Option<PromptRecord> {
+    records(state, who, Some(prompt_id), 1).await.ok()?.pop()
+}
+
+/// Finished outputs per node, for the websocket's `executed` messages.
+pub fn outputs_by_job(record: &PromptRecord) -> HashMap<&str, &OutputRow> {
+    record
+        .outputs
+        .iter()
+        .map(|o| (o.job_id.as_str(), o))
+        .collect()
+}
