@@ -347,3 +347,38 @@ async fn a_cancelled_job_can_be_retried_and_waits_again() {
     let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(job["status"], "queued");
 }
+
+#[tokio::test]
+async fn a_retried_submission_with_the_same_idempotency_key_queues_nothing_twice() {
+    let app = test_app(0, 100).await;
+    let png = png_bytes();
+    let keyed = |key: &str| {
+        let (content_type, body) = multipart(&[("size", "", b"64"), ("images", "a.png", &png)]);
+        Request::post("/api/v1/jobs")
+            .header(header::CONTENT_TYPE, content_type)
+            .header("Idempotency-Key", key)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let first = app.send(keyed("upload-2026-11-28-001")).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (status, first) = json(first).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = app.send(keyed("upload-2026-11-28-001")).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let (status, again) = json(again).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, first, "the same answer, the same job ids");
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    let (_, other) = json(app.send(keyed("upload-2026-11-28-002")).await).await;
+    assert_ne!(other["batch_id"], first["batch_id"]);
+    assert_eq!(count().await, 2);
+    let (status, body) = json(app.send(keyed("bad key with spaces")).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

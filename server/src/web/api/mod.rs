@@ -3,6 +3,7 @@
 
 mod events;
 mod files;
+mod idempotency;
 mod jobs;
 mod submit;
 

@@ -3,6 +3,8 @@
 use app::auth::Principal;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
 use serde::Serialize;
@@ -11,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::jobs::{JobEvent, NewJob};
 use crate::storage::ObjectKey;
+use super::idempotency;
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -44,11 +47,41 @@ struct Submission {
 /// `POST /api/v1/jobs`: multipart with optional `preset`, `size`, `format`, `batch` fields, then
 /// one or more `images`. Each file is streamed to disk, checked by content, stored once per hash
 /// and queued; a refused file is reported next to its name and the others go ahead.
+/// With an `Idempotency-Key` header, a repeated request gets the first one's answer.
 pub async fn submit(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let Some(key) = idempotency::key(&headers)? else {
+        return Ok(Json(submit_files(&state, who, form).await?).into_response());
+    };
+    let db = &state.context.db;
+    match idempotency::claim(db, who.user_id, &key).await? {
+        idempotency::Claim::Replay(response) => Ok(response),
+        idempotency::Claim::Process => {
+            let owner = who.user_id;
+            match submit_files(&state, who, form).await {
+                Ok(answer) => {
+                    let body = serde_json::to_string(&answer).map_err(ApiError::internal)?;
+                    idempotency::finish(db, owner, &key, Some(&body)).await;
+                    Ok(Json(answer).into_response())
+                }
+                Err(error) => {
+                    idempotency::finish(db, owner, &key, None).await;
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+async fn submit_files(
+    state: &AppState,
+    who: Principal,
     mut form: Multipart,
-) -> Result<Json<SubmitResponse>, ApiError> {
+) -> Result<SubmitResponse, ApiError> {
     if !who.can_submit() {
         return Err(ApiError::forbidden(
             "your role or token does not allow submitting images",
@@ -149,10 +182,10 @@ pub async fn submit(
         ));
     }
     state.jobs.wake.notify_waiters();
-    Ok(Json(SubmitResponse {
+    Ok(SubmitResponse {
         batch_id: submission.batch_id,
         files,
-    }))
+    })
 }
 
 /// Stores one file and queues it.

@@ -1,0 +1,93 @@
+//! `Idempotency-Key` on submissions: the first request with a key is processed and its answer
+//! kept; a repeat (a client retrying after a lost connection) gets that answer again, marked
+//! `Idempotent-Replayed: true`, and nothing is queued twice. Keys belong to one person.
+
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use sqlx::SqlitePool;
+
+use crate::web::error::ApiError;
+
+pub const HEADER: &str = "idempotency-key";
+
+/// The key of a request, if it sent a usable one.
+pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "an Idempotency-Key is 1 to 200 printable ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// What to do with a keyed request.
+pub enum Claim {
+    /// First time: process it, then `finish`.
+    Process,
+    /// Seen before: answer this.
+    Replay(Response),
+}
+
+pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (owner_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(owner)
+    .bind(key)
+    .execute(db)
+    .await
+    .map_err(ApiError::internal)?
+    .rows_affected()
+        == 1;
+    if inserted {
+        return Ok(Claim::Process);
+    }
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT response FROM idempotency_keys WHERE owner_id = ? AND key = ?")
+            .bind(owner)
+            .bind(key)
+            .fetch_one(db)
+            .await
+            .map_err(ApiError::internal)?;
+    match stored {
+        Some(body) => {
+            let mut response = (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(Claim::Replay(response))
+        }
+        None => Err(ApiError::conflict(
+            "a submission with this Idempotency-Key is still being processed",
+        )),
+    }
+}
+
+/// Keeps the answer of a processed request, or forgets the key when it failed (so that the
+/// client may try again).
+pub async fn finish(db: &SqlitePool, owner: i64, key: &str, answer: Option<&str>) {
+    let result = match answer {
+        Some(body) => sqlx::query("UPDATE idempotency_keys SET response = ? WHERE owner_id = ? AND key = ?")
+            .bind(body)
+            .bind(owner)
+            .bind(key)
+            .execute(db)
+            .await,
+        None => sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?")
+            .bind(owner)
+            .bind(key)
+            .execute(db)
+            .await,
+    };
+    if let Err(error) = result {
+        tracing::error!(%error, "an Idempotency-Key could not be recorded");
+    }
+}
