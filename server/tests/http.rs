@@ -135,3 +135,89 @@ async fn the_gallery_pages_through_ten_thousand_results_without_repeats_and_filt
     let (_, html) = app.get("/gallery?from=2026-1-1").await;
     assert!(html.contains("is not a date"), "a bad date is named");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_exactly_the_routes_that_answer() {
+    let app = test_app(0, 100).await;
+    // Readable without credentials: it is documentation.
+    let response = app
+        .router
+        .clone()
+        .oneshot_plain(
+            Request::get("/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    documented.sort();
+    let mut expected = vec![
+        "POST /api/v1/jobs",
+        "GET /api/v1/jobs",
+        "GET /api/v1/jobs/{id}",
+        "DELETE /api/v1/jobs/{id}",
+        "POST /api/v1/jobs/{id}/retry",
+        "GET /api/v1/jobs/{id}/result",
+        "GET /api/v1/jobs/{id}/original",
+        "GET /api/v1/jobs/{id}/thumbnail",
+        "GET /api/v1/jobs/{id}/preview/{which}",
+        "GET /api/v1/jobs/zip",
+        "GET /api/v1/events",
+    ];
+    expected.sort();
+    assert_eq!(documented, expected);
+
+    // Each documented route is routed: it answers in JSON (or as an event stream), never the
+    // HTML "page not found" and never 405.
+    for entry in &documented {
+        let (method, path) = entry.split_once(' ').unwrap();
+        let uri = path
+            .replace("{id}", "0193c3a8-0000-7000-8000-000000000001")
+            .replace("{which}", "original")
+            + if path.ends_with("/zip") {
+                "?id=0193c3a8-0000-7000-8000-000000000001"
+            } else {
+                ""
+            };
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+            .body(Body::from("--x--\r\n"))
+            .unwrap();
+        let response = app.send(request).await;
+        assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{entry}");
+        let kind = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            kind.starts_with("application/json") || kind == "text/event-stream",
+            "{entry}: {kind}"
+        );
+    }
+}
+
+trait Plain {
+    async fn oneshot_plain(self, request: Request<Body>) -> axum::response::Response;
+}
+
+impl Plain for axum::Router {
+    async fn oneshot_plain(self, request: Request<Body>) -> axum::response::Response {
+        use tower::ServiceExt;
+        self.oneshot(request).await.unwrap()
+    }
+}

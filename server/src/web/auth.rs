@@ -19,7 +19,12 @@ use crate::web::AppState;
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/healthz" | "/favicon.ico" | "/api/login" | "/api/current_user"
+        "/login"
+            | "/healthz"
+            | "/favicon.ico"
+            | "/api/login"
+            | "/api/current_user"
+            | "/api/v1/openapi.json"
     ) || path.starts_with("/pkg/")
 }
 

@@ -8,6 +8,13 @@ use app::context::JobActionError;
 
 use crate::jobs::JobError;
 
+/// The body of every API error.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// One sentence saying what went wrong.
+    pub error: String,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

@@ -221,6 +221,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
         .route("/jobs/{id}/preview/{which}", get(api::job_preview))
         .route("/events", get(api::events))
+        .route("/openapi.json", get(api::openapi_document))
         .layer(timeout)
         .route(
             "/jobs",

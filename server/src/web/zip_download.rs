@@ -16,7 +16,7 @@ use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 use super::api::file_response;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::storage::ObjectKey;
 
@@ -35,6 +35,9 @@ struct Item {
     output_format: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/zip", tag = "files",
+    params(("id" = Vec<String>, Query, description = "Job ids (repeat `id=`)")),
+    responses((status = 200, description = "A streamed ZIP of the results with manifest.csv", content_type = "application/zip"), (status = 400, description = "No ids, or too many", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn download(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -7,7 +7,7 @@ use app::auth::{Principal, Role};
 use axum::extract::{Query, State};
 use axum::Extension;
 
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, ErrorBody};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
@@ -15,12 +15,15 @@ use tokio_stream::{Stream, StreamExt};
 
 use crate::web::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilter {
     pub batch: Option<String>,
 }
 
 /// `GET /api/v1/events?batch=`: server-sent events of job state changes.
+#[utoipa::path(get, path = "/api/v1/events", tag = "jobs", params(EventFilter),
+    responses((status = 200, description = "Server-sent events `job`: {job_id, batch_id, status, error?}", content_type = "text/event-stream"), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn events(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -8,10 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
 /// `GET /api/v1/jobs/{id}/result`: the colorized image, as a download.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/result", tag = "files", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The colour version, as a download", content_type = "image/png"), (status = 404, description = "No result (yet)", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn job_result(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -52,6 +54,8 @@ pub async fn job_result(
 }
 
 /// `GET /api/v1/jobs/{id}/original`: the uploaded file, unchanged, as a download.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/original", tag = "files", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The original, unchanged, as a download"), (status = 404, description = "No such job", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn job_original(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -86,6 +90,8 @@ pub async fn job_original(
 }
 
 /// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/thumbnail", tag = "files", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "A 320 px JPEG of the result", content_type = "image/jpeg"), (status = 404, description = "No result (yet)", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn job_thumbnail(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -97,6 +103,9 @@ pub async fn job_thumbnail(
 
 /// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
 /// before/after comparison (browsers cannot show TIFF originals).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/preview/{which}", tag = "files",
+    params(("id" = String, Path, description = "Job id"), ("which" = String, Path, description = "`original` or `result`")),
+    responses((status = 200, description = "A 1600 px JPEG", content_type = "image/jpeg"), (status = 404, description = "No such job or image", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn job_preview(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -75,17 +75,21 @@ pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiE
 /// client may try again).
 pub async fn finish(db: &SqlitePool, owner: i64, key: &str, answer: Option<&str>) {
     let result = match answer {
-        Some(body) => sqlx::query("UPDATE idempotency_keys SET response = ? WHERE owner_id = ? AND key = ?")
-            .bind(body)
-            .bind(owner)
-            .bind(key)
-            .execute(db)
-            .await,
-        None => sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?")
-            .bind(owner)
-            .bind(key)
-            .execute(db)
-            .await,
+        Some(body) => {
+            sqlx::query("UPDATE idempotency_keys SET response = ? WHERE owner_id = ? AND key = ?")
+                .bind(body)
+                .bind(owner)
+                .bind(key)
+                .execute(db)
+                .await
+        }
+        None => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?")
+                .bind(owner)
+                .bind(key)
+                .execute(db)
+                .await
+        }
     };
     if let Err(error) = result {
         tracing::error!(%error, "an Idempotency-Key could not be recorded");

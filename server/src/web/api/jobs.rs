@@ -7,10 +7,10 @@ use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub batch_id: Option<String>,
@@ -33,6 +33,8 @@ const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, mode
                            created_at, started_at, finished_at";
 
 /// `GET /api/v1/jobs/{id}`
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = JobView), (status = 404, description = "No such job (or not yours to see)", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn get_job(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -51,13 +53,16 @@ pub async fn get_job(
     .ok_or_else(|| ApiError::not_found("no such job"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
     pub status: Option<String>,
     pub batch: Option<String>,
 }
 
 /// `GET /api/v1/jobs?status=&batch=`: newest first, at most 1000.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobFilter),
+    responses((status = 200, description = "Jobs, newest first, at most 1000", body = [JobView]), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -79,6 +84,8 @@ pub async fn list_jobs(
 }
 
 /// `DELETE /api/v1/jobs/{id}`: cancels a job that has not started.
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 204, description = "Cancelled"), (status = 409, description = "It is no longer waiting", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn cancel_job(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -89,6 +96,8 @@ pub async fn cancel_job(
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: queues a failed or cancelled job again.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 202, description = "Queued again"), (status = 409, description = "It has not failed or been cancelled", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn retry_job(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

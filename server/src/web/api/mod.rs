@@ -5,6 +5,7 @@ mod events;
 mod files;
 mod idempotency;
 mod jobs;
+mod openapi;
 mod submit;
 
 pub use events::{events, EventFilter};
@@ -12,5 +13,6 @@ pub(crate) use files::file_response;
 pub use files::{job_original, job_preview, job_result, job_thumbnail};
 pub(crate) use jobs::readable;
 pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter, JobView};
+pub use openapi::{document as openapi_document, ApiDoc};
 pub(crate) use submit::store_original;
 pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};

@@ -2,8 +2,8 @@
 
 use app::auth::Principal;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
@@ -11,14 +11,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use super::idempotency;
 use crate::jobs::{JobEvent, NewJob};
 use crate::storage::ObjectKey;
-use super::idempotency;
-use crate::web::error::ApiError;
+use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
 /// One submitted file's fate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FileOutcome {
     pub name: String,
     pub accepted: bool,
@@ -28,10 +28,29 @@ pub struct FileOutcome {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmitResponse {
     pub batch_id: String,
     pub files: Vec<FileOutcome>,
+}
+
+/// The multipart form of a submission (for the API description; the handler streams it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SubmitForm {
+    /// A preset name from `workflows/` (default `portrait`).
+    preset: Option<String>,
+    /// Model input size S, a multiple of 32; overrides the preset's.
+    size: Option<u32>,
+    /// `png` (default) or `jpeg`.
+    format: Option<String>,
+    /// A batch id (UUID) to add the files to; default a new batch.
+    batch: Option<String>,
+    /// `true`: only the submitter and admins see these jobs.
+    private: Option<bool>,
+    /// The image files, one field each. Settings must come before them.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    images: Vec<Vec<u8>>,
 }
 
 /// Settings of a submission, read from the form fields before the files.
@@ -48,6 +67,18 @@ struct Submission {
 /// one or more `images`. Each file is streamed to disk, checked by content, stored once per hash
 /// and queued; a refused file is reported next to its name and the others go ahead.
 /// With an `Idempotency-Key` header, a repeated request gets the first one's answer.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs",
+    request_body(content = SubmitForm, content_type = "multipart/form-data"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a request safely: the same key gets the first answer")),
+    responses(
+        (status = 200, description = "Each file accepted (with its job) or refused (with the reason)", body = SubmitResponse),
+        (status = 400, description = "Bad settings or no images", body = ErrorBody),
+        (status = 403, description = "Role or token may not submit", body = ErrorBody),
+        (status = 413, description = "Larger than a submission may be", body = ErrorBody),
+        (status = 429, description = "Too many submissions; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The queue is full; see Retry-After", body = ErrorBody),
+        (status = 401, description = "No session or token", body = ErrorBody),
+    ))]
 pub async fn submit(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
