@@ -39,6 +39,34 @@ pub enum Command {
     /// Create API tokens for scripts and back-end systems.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Send a folder of images to a Tinct server and download the results as they finish.
+    /// Run it again to resume: finished files are skipped, uploaded ones are not sent again.
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Image files or folders (folders are searched recursively).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The Tinct server.
+    #[arg(long, env = "TINCT_SERVER", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// An API token with the submit and read scopes.
+    #[arg(long, env = "TINCT_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Folder for the results (created if missing); it also keeps the resume state.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// A preset of the server, e.g. portrait or building.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Model input size S (a multiple of 32); overrides the preset's.
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "png")]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,9 +16,9 @@ use crate::error::CommandError;
 /// Files larger than this are refused before they are read.
 const MAX_FILE_BYTES: u64 = 2 << 30;
 
-struct Task {
-    input: PathBuf,
-    output: PathBuf,
+pub(super) struct Task {
+    pub input: PathBuf,
+    pub output: PathBuf,
 }
 
 pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandError> {
@@ -138,7 +138,7 @@ fn colorize_one(engine: &Engine, request: &ColorizeRequest, task: &Task) -> Resu
 }
 
 /// Files named directly, plus every file inside the folders (recursively, hidden ones skipped).
-fn collect_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+pub(super) fn collect_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut failures = Vec::new();
     let mut pending: Vec<PathBuf> = inputs.to_vec();
@@ -167,7 +167,7 @@ fn collect_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) 
 }
 
 /// `NAME_colorized.png` for each input, made unique within the batch and never an input's path.
-fn plan_outputs(files: Vec<PathBuf>, out: &Path, format: OutputFormat) -> Vec<Task> {
+pub(super) fn plan_outputs(files: Vec<PathBuf>, out: &Path, format: OutputFormat) -> Vec<Task> {
     let inputs: HashSet<PathBuf> = files.iter().filter_map(|f| f.canonicalize().ok()).collect();
     let mut taken = HashSet::new();
     files

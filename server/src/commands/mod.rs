@@ -4,6 +4,7 @@ mod accounts;
 mod colorize;
 mod models;
 mod serve;
+mod submit;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::User(UserCommand::Add(args)) => accounts::add_user(&cli.common, args),
         Command::User(UserCommand::List(args)) => accounts::list_users(&cli.common, args),
         Command::Token(TokenCommand::Create(args)) => accounts::create_token(&cli.common, args),
+        Command::Submit(args) => submit::run(&cli.common, args),
     }
 }
 

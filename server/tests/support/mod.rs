@@ -67,6 +67,8 @@ pub struct TestApp {
     pub router: axum::Router,
     /// An admin's API token, sent by `send`, `get` and `get_json`.
     pub token: String,
+    /// The job workers, for tests that start more of them later.
+    pub workers: server::jobs::worker::Workers,
 }
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
@@ -114,6 +116,7 @@ pub async fn test_app_with(
         .await
         .unwrap();
     TestApp {
+        workers: state.jobs.clone(),
         router: router(state, sessions),
         db,
         dir,
