@@ -39,7 +39,7 @@ fn bearer_token(request: &Request) -> Option<String> {
         .map(|t| t.trim().to_string());
     header.or_else(|| {
         let path = request.uri().path();
-        if path != "/api/v1/events" && path != "/ws" {
+        if !matches!(path, "/api/v1/events" | "/ws" | "/api/ws") {
             return None;
         }
         request
