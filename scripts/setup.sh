@@ -20,6 +20,8 @@ python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
+# An independent reader of the metadata Tinct writes, for the provenance tests.
+command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 if ! command -v cargo >/dev/null; then

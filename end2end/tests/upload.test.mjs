@@ -92,7 +92,7 @@ test('the gallery shows each result; the detail view compares it with its origin
   assert.equal(download.suggestedFilename(), 'tinct-results.zip');
   const zip = readFileSync(await download.path());
   assert.equal(zip.subarray(0, 4).toString('hex'), '504b0304');
-  for (const name of ['harbour_colorized.png', 'street_colorized.png', 'manifest.csv']) {
+  for (const name of ['harbour_colorized.png', 'street_colorized.png', 'harbour_colorized.png.xmp', 'manifest.csv']) {
     assert.ok(zip.includes(Buffer.from(name)), `${name} is not in the ZIP`);
   }
 

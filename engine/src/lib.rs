@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod presets;
 pub mod preview;
+pub mod provenance;
 pub mod registry;
 pub mod resize;
 pub mod runtime;

@@ -121,6 +121,16 @@ fn colorize_does_the_good_files_and_lists_the_bad_ones() {
     assert_eq!((harbour.width(), harbour.height()), (240, 160));
     let portrait = image::open(out_dir.join("portrait_colorized.png")).unwrap();
     assert_eq!((portrait.width(), portrait.height()), (50, 70));
+    // The command line labels its results as the server does.
+    let xmp = engine::provenance::read_xmp(
+        &std::fs::read(out_dir.join("harbour_colorized.png")).unwrap(),
+    )
+    .expect("the result carries XMP");
+    assert!(xmp.contains(engine::provenance::DIGITAL_SOURCE_TYPE));
+    assert!(
+        xmp.contains("<tinct:OriginalFileName>harbour.png</tinct:OriginalFileName>"),
+        "{xmp}"
+    );
     assert_eq!(
         std::fs::read(scans.join("harbour.png")).unwrap(),
         originals_before,

@@ -382,3 +382,124 @@ async fn a_retried_submission_with_the_same_idempotency_key_queues_nothing_twice
     let (status, body) = json(app.send(keyed("bad key with spaces")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// What exiftool, an independent reader, finds in a file: `{"GROUP:Tag": value}`.
+fn exiftool(path: &std::path::Path) -> Value {
+    let output = std::process::Command::new("exiftool")
+        .args(["-j", "-n", "-G1", "-struct"])
+        .arg(path)
+        .output()
+        .expect("exiftool must be installed (scripts/setup.sh installs it)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice::<Value>(&output.stdout).unwrap()[0].clone()
+}
+
+#[tokio::test]
+async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_what() {
+    let app = test_app(1, 100).await;
+    // An original with its own descriptive metadata, written by exiftool.
+    let original = app.dir.path().join("harbour-1931.jpg");
+    image::RgbImage::from_fn(120, 80, |x, y| {
+        let v = ((x + y) * 2 % 256) as u8;
+        image::Rgb([v, v, v])
+    })
+    .save(&original)
+    .unwrap();
+    let written = std::process::Command::new("exiftool")
+        .args([
+            "-overwrite_original",
+            "-EXIF:Artist=J. Smith, harbour photographer",
+            "-EXIF:Copyright=City Archive",
+            "-EXIF:ImageDescription=Fishing boats in the harbour",
+            "-EXIF:DateTimeOriginal=1931:06:14 10:30:00",
+            "-XMP-dc:Title=Harbour, 1931",
+        ])
+        .arg(&original)
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let bytes = std::fs::read(&original).unwrap();
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+
+    for format in ["png", "jpeg"] {
+        let (_, body) = submit(
+            &app,
+            &[
+                ("size", "", b"64"),
+                ("format", "", format.as_bytes()),
+                ("images", "harbour-1931.jpg", &bytes),
+            ],
+        )
+        .await;
+        let batch = body["batch_id"].as_str().unwrap().to_string();
+        let jobs = wait_until_finished(&app, &batch).await;
+        assert_eq!(jobs[0]["status"], "done", "{jobs:?}");
+        let id = jobs[0]["id"].as_str().unwrap();
+        let response = app
+            .send(
+                Request::get(format!("/api/v1/jobs/{id}/result"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let result = axum::body::to_bytes(response.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        let path = app.dir.path().join(format!("result.{format}"));
+        std::fs::write(&path, &result).unwrap();
+
+        let tags = exiftool(&path);
+        assert_eq!(
+            tags["XMP-iptcExt:DigitalSourceType"],
+            "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+            "{format}: {tags}"
+        );
+        assert!(
+            tags["XMP-iptcExt:AISystemUsed"]
+                .as_str()
+                .unwrap()
+                .starts_with("tiny (sha256 "),
+            "{tags}"
+        );
+        assert!(tags["XMP-xmp:CreatorTool"]
+            .as_str()
+            .unwrap()
+            .starts_with("Tinct "));
+        assert!(tags["XMP-xmp:CreateDate"].is_string());
+        assert_eq!(tags["XMP-tinct:OriginalSHA256"], sha256.as_str());
+        assert_eq!(tags["XMP-tinct:OriginalFileName"], "harbour-1931.jpg");
+        assert_eq!(tags["XMP-tinct:InputSize"], 64);
+        assert_eq!(tags["XMP-tinct:Label"], "AI-assisted colorization");
+        // The original's own description is carried over.
+        assert_eq!(tags["XMP-dc:Title"], "Harbour, 1931");
+        assert_eq!(
+            tags["XMP-dc:Creator"],
+            serde_json::json!(["J. Smith, harbour photographer"])
+        );
+        assert_eq!(tags["XMP-dc:Rights"], "City Archive");
+        assert_eq!(tags["XMP-dc:Description"], "Fishing boats in the harbour");
+        assert_eq!(tags["XMP-photoshop:DateCreated"], "1931:06:14 10:30:00");
+        // Still a full-size image of the original's size.
+        let decoded = image::load_from_memory(&result).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (120, 80));
+    }
+    // The original itself is untouched.
+    let stored = app
+        .get(&format!("/api/v1/jobs/{}/original", {
+            let (_, jobs) = app.get_json("/api/v1/jobs").await;
+            jobs[0]["id"].as_str().unwrap().to_string()
+        }))
+        .await;
+    assert_eq!(stored.1.len(), String::from_utf8_lossy(&bytes).len());
+}

@@ -15,6 +15,7 @@ pub struct ResultDetail {
     pub input_size: i64,
     pub model: String,
     pub model_sha256: Option<String>,
+    pub original_sha256: String,
     pub status: String,
     pub error: Option<String>,
     pub width: Option<i64>,
@@ -31,7 +32,7 @@ pub async fn job_detail(id: String) -> Result<Option<ResultDetail>, ServerFnErro
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     sqlx::query_as::<_, ResultDetail>(&format!(
-        "SELECT id, original_name, preset, input_size, model, model_sha256, status, error, width, height,
+        "SELECT id, original_name, preset, input_size, model, model_sha256, original_sha256, status, error, width, height,
                 created_at, finished_at, timings
          FROM jobs WHERE id = ? AND {}",
         who.visible_jobs()
@@ -120,6 +121,18 @@ fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
         <section class="card">
             <h2>"How it was made"</h2>
             <dl class="facts" data-testid="provenance">
+                <dt>"What it is"</dt>
+                <dd data-testid="label">
+                    "An AI-assisted colorization, and it says so inside the file: its XMP metadata names the "
+                    "IPTC digital source type “composite with trained algorithmic media”, the model, the "
+                    "preset, the software and the original."
+                </dd>
+                <dt>"Original"</dt>
+                <dd>{format!(
+                    "{} (sha256 {}…), kept unchanged",
+                    job.original_name,
+                    job.original_sha256.chars().take(12).collect::<String>()
+                )}</dd>
                 <dt>"Status"</dt>
                 <dd>{job.status.clone()}</dd>
                 <dt>"Model"</dt>

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use engine::encode::OutputFormat;
+use engine::provenance::{self, Provenance};
 use engine::{ColorizeRequest, Engine, InputSize};
 use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
 
 use crate::config::{ColorizeArgs, Common, Format};
 use crate::error::CommandError;
@@ -53,7 +55,7 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
                 let next = queue.lock().ok().and_then(|mut q| q.next());
                 let Some(task) = next else { break };
                 progress.set_message(display_name(&task.input));
-                if let Err(reason) = colorize_one(&engine, &request, task) {
+                if let Err(reason) = colorize_one(&engine, &request, args.preset.as_deref(), task) {
                     progress.suspend(|| eprintln!("failed: {}: {reason}", task.input.display()));
                     if let Ok(mut failed) = failed.lock() {
                         failed.push((task.input.clone(), reason));
@@ -117,7 +119,12 @@ fn request_for(
     })
 }
 
-fn colorize_one(engine: &Engine, request: &ColorizeRequest, task: &Task) -> Result<(), String> {
+fn colorize_one(
+    engine: &Engine,
+    request: &ColorizeRequest,
+    preset: Option<&str>,
+    task: &Task,
+) -> Result<(), String> {
     let length = std::fs::metadata(&task.input)
         .map_err(|e| e.to_string())?
         .len();
@@ -127,8 +134,22 @@ fn colorize_one(engine: &Engine, request: &ColorizeRequest, task: &Task) -> Resu
             length >> 20
         ));
     }
-    let result = engine
-        .colorize_file(&task.input, request)
+    let original = std::fs::read(&task.input).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut result = engine
+        .colorize(&original, request)
+        .map_err(|e| e.to_string())?;
+    let provenance = Provenance {
+        model: result.model_name.clone(),
+        model_sha256: result.model_sha256.clone(),
+        input_size: result.input_size,
+        preset: preset.unwrap_or("custom").to_string(),
+        software: format!("Tinct {}", env!("CARGO_PKG_VERSION")),
+        created: crate::jobs::worker::now_utc(),
+        original_sha256: hex::encode(Sha256::digest(&original)),
+        original_name: display_name(&task.input),
+        carried: provenance::descriptive_fields(&original),
+    };
+    result.bytes = provenance::embed_xmp(std::mem::take(&mut result.bytes), &provenance.xmp())
         .map_err(|e| e.to_string())?;
     // Write beside the target and rename, so an interrupted run never leaves half a file.
     let partial = task.output.with_extension("partial");

@@ -27,6 +27,8 @@ pub struct ClaimedJob {
     pub batch_id: Option<String>,
     pub owner_id: Option<i64>,
     pub private: bool,
+    pub original_name: String,
+    pub preset: String,
     pub original_sha256: String,
     pub input_size: i64,
     pub model: String,
@@ -113,7 +115,8 @@ impl JobQueue {
         let job = sqlx::query_as::<_, ClaimedJob>(&format!(
             "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
-             RETURNING id, batch_id, owner_id, private, original_sha256, input_size, model, output_format"
+             RETURNING id, batch_id, owner_id, private, original_name, preset, original_sha256, input_size,
+                       model, output_format"
         ))
         .fetch_optional(&self.db)
         .await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::encode::OutputFormat;
+use engine::provenance::{self, Provenance};
 use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
 
@@ -94,10 +95,28 @@ impl Workers {
             format,
         };
         let engine = self.engine.clone();
-        let result = tokio::task::spawn_blocking(move || engine.colorize(&bytes, &request))
-            .await
-            .map_err(|e| format!("the colorization crashed: {e}"))?
-            .map_err(|e| e.to_string())?;
+        let labelled = (job.clone(), now_utc());
+        let result = tokio::task::spawn_blocking(move || {
+            let mut result = engine.colorize(&bytes, &request)?;
+            let (job, created) = labelled;
+            let provenance = Provenance {
+                model: result.model_name.clone(),
+                model_sha256: result.model_sha256.clone(),
+                input_size: result.input_size,
+                preset: job.preset,
+                software: format!("Tinct {}", env!("CARGO_PKG_VERSION")),
+                created,
+                original_sha256: job.original_sha256,
+                original_name: job.original_name,
+                carried: provenance::descriptive_fields(&bytes),
+            };
+            result.bytes =
+                provenance::embed_xmp(std::mem::take(&mut result.bytes), &provenance.xmp())?;
+            Ok::<_, engine::EngineError>(result)
+        })
+        .await
+        .map_err(|e| format!("the colorization crashed: {e}"))?
+        .map_err(|e| e.to_string())?;
         let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
         let timings = serde_json::json!({
             "decode_ms": result.timings.decode.as_secs_f64() * 1000.0,
@@ -129,4 +148,11 @@ impl Workers {
             private: job.private,
         });
     }
+}
+
+/// The current time as ISO 8601 UTC, for the result's metadata.
+pub fn now_utc() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

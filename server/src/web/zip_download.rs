@@ -133,6 +133,12 @@ fn write_zip(
         zip.start_file(name.as_str(), options)
             .map_err(std::io::Error::other)?;
         zip.write_all(&bytes)?;
+        // The same provenance as a sidecar, for systems that ignore embedded metadata.
+        if let Some(xmp) = engine::provenance::read_xmp(&bytes) {
+            zip.start_file(format!("{name}.xmp"), options)
+                .map_err(std::io::Error::other)?;
+            zip.write_all(xmp.as_bytes())?;
+        }
         manifest.push_str(
             &[
                 name.as_str(),
