@@ -122,8 +122,9 @@ test('the gallery shows each result; the detail view compares it with its origin
   await page.close();
 });
 
-test('files dropped on the page are uploaded too', async () => {
+test('files dropped on the page are uploaded too, with the visible label chosen', async () => {
   const { page, errors } = await openHydrated(session, `${server.url}/upload`);
+  await page.selectOption('[data-testid="visible-label"]', 'zh');
   const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')).toString('base64');
   const transfer = await page.evaluateHandle((b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -140,6 +141,9 @@ test('files dropped on the page are uploaded too', async () => {
     { timeout: 60_000 },
   );
   assert.deepEqual(await page.locator('[data-testid="upload-row"] .name').allInnerTexts(), ['dropped-1.png', 'dropped-2.png']);
+  const batch = new URL(page.url()).searchParams.get('batch');
+  const jobs = await (await server.fetch(`${server.url}/api/v1/jobs?batch=${batch}`)).json();
+  assert.deepEqual(jobs.map((job) => job.visible_label), ['zh', 'zh']);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::decode::{decode, DEFAULT_MAX_PIXELS};
 use crate::encode::{encode, OutputFormat};
 use crate::error::{EngineError, Result};
+use crate::label::Label;
 use crate::model::{Contract, Inference, OnnxModel};
 use crate::pipeline::{finish, prepare, InputSize};
 use crate::pool::InferencePool;
@@ -107,6 +108,18 @@ impl LoadedModel {
         format: OutputFormat,
         max_pixels: u64,
     ) -> Result<Colorized> {
+        self.colorize_labelled(bytes, size, format, max_pixels, None)
+    }
+
+    /// Colorizes one encoded image file and, when asked, draws a visible label on the result.
+    pub fn colorize_labelled(
+        &self,
+        bytes: &[u8],
+        size: Option<u32>,
+        format: OutputFormat,
+        max_pixels: u64,
+        label: Option<Label>,
+    ) -> Result<Colorized> {
         let size = self.input_size(size)?;
         let mut timings = Timings::default();
         let source = timed(&mut timings.decode, || decode(bytes, max_pixels))?;
@@ -115,7 +128,12 @@ impl LoadedModel {
         drop(source);
         let input = std::mem::take(&mut prepared.input);
         let ab = timed(&mut timings.inference, || self.pool.infer(size, input))?;
-        let image = timed(&mut timings.postprocess, || finish(prepared, &ab))?;
+        let mut image = timed(&mut timings.postprocess, || finish(prepared, &ab))?;
+        if let Some(label) = label {
+            timed(&mut timings.postprocess, || {
+                crate::label::draw(&mut image, label)
+            })?;
+        }
         let bytes = timed(&mut timings.encode, || encode(&image, format))?;
         Ok(Colorized {
             bytes,
@@ -188,6 +206,8 @@ pub struct ColorizeRequest {
     pub model: Option<String>,
     pub size: Option<u32>,
     pub format: OutputFormat,
+    /// A visible label drawn on the result; none by default.
+    pub label: Option<Label>,
 }
 
 /// The registry plus the models loaded so far (each loaded once, on first use).
@@ -249,11 +269,12 @@ impl Engine {
     }
 
     pub fn colorize(&self, bytes: &[u8], request: &ColorizeRequest) -> Result<Colorized> {
-        self.model(request.model.as_deref())?.colorize(
+        self.model(request.model.as_deref())?.colorize_labelled(
             bytes,
             request.size,
             request.format,
             self.settings.max_pixels,
+            request.label,
         )
     }
 

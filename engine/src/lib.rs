@@ -10,6 +10,7 @@ pub mod decode;
 pub mod encode;
 mod engine;
 pub mod error;
+pub mod label;
 pub mod model;
 pub mod pipeline;
 pub mod pool;

@@ -246,6 +246,9 @@ pub struct ColorizeArgs {
     /// JPEG quality (1–100).
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
+    /// Draw a visible label on each result: en ("AI-assisted colorization") or zh ("AI辅助修复").
+    #[arg(long, value_parser = ["en", "zh"])]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -503,3 +503,53 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         .await;
     assert_eq!(stored.1.len(), String::from_utf8_lossy(&bytes).len());
 }
+
+#[tokio::test]
+async fn a_visible_label_is_drawn_only_when_asked_and_only_in_its_corner() {
+    let app = test_app(1, 100).await;
+    let png = png_bytes();
+    let mut results = Vec::new();
+    for label in ["none", "en"] {
+        let (_, body) = submit(
+            &app,
+            &[
+                ("size", "", b"64"),
+                ("label", "", label.as_bytes()),
+                ("images", "a.png", &png),
+            ],
+        )
+        .await;
+        let batch = body["batch_id"].as_str().unwrap().to_string();
+        let jobs = wait_until_finished(&app, &batch).await;
+        let id = jobs[0]["id"].as_str().unwrap();
+        let response = app
+            .send(
+                Request::get(format!("/api/v1/jobs/{id}/result"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
+    }
+    let (plain, labelled) = (&results[0], &results[1]);
+    let changed: Vec<(u32, u32)> = plain
+        .enumerate_pixels()
+        .filter(|(x, y, p)| labelled.get_pixel(*x, *y) != *p)
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    assert!(changed.len() > 200, "the label is there");
+    // Every changed pixel is in the bottom-right corner.
+    assert!(
+        changed.iter().all(|&(x, y)| x >= 100 && y >= 130),
+        "{:?}",
+        changed.iter().min()
+    );
+    let (_, body) = submit(&app, &[("label", "", b"fr"), ("images", "a.png", &png)]).await;
+    assert!(
+        body["error"].as_str().unwrap().contains("label must be"),
+        "{body}"
+    );
+}

@@ -116,6 +116,7 @@ fn request_for(
         model: args.model.clone().or(preset_model),
         size: args.size.or(preset_size),
         format,
+        label: args.label.as_deref().and_then(engine::label::Label::parse),
     })
 }
 

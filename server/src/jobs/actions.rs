@@ -119,6 +119,7 @@ impl JobControl for JobActions {
                 input_size,
                 model,
                 output_format: old.output_format.clone(),
+                visible_label: old.visible_label.clone(),
             })
             .await?;
         let new = StoredJob {

@@ -18,6 +18,8 @@ pub struct NewJob {
     pub input_size: u32,
     pub model: String,
     pub output_format: String,
+    /// A visible label to draw (`en`, `zh`), if any.
+    pub visible_label: Option<String>,
 }
 
 /// A job a worker has taken.
@@ -33,6 +35,7 @@ pub struct ClaimedJob {
     pub input_size: i64,
     pub model: String,
     pub output_format: String,
+    pub visible_label: Option<String>,
 }
 
 /// A job as submitted, for re-running it.
@@ -45,6 +48,7 @@ pub struct StoredJob {
     pub original_name: String,
     pub original_sha256: String,
     pub output_format: String,
+    pub visible_label: Option<String>,
     pub status: String,
 }
 
@@ -91,8 +95,8 @@ impl JobQueue {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
-                               preset, input_size, model, output_format, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                               preset, input_size, model, output_format, visible_label, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
         )
         .bind(&id)
         .bind(&job.batch_id)
@@ -105,6 +109,7 @@ impl JobQueue {
         .bind(i64::from(job.input_size))
         .bind(&job.model)
         .bind(&job.output_format)
+        .bind(&job.visible_label)
         .execute(&self.db)
         .await?;
         Ok(id)
@@ -116,7 +121,7 @@ impl JobQueue {
             "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
              RETURNING id, batch_id, owner_id, private, original_name, preset, original_sha256, input_size,
-                       model, output_format"
+                       model, output_format, visible_label"
         ))
         .fetch_optional(&self.db)
         .await?;
@@ -181,7 +186,7 @@ impl JobQueue {
     pub async fn get(&self, id: &str) -> Result<StoredJob, JobError> {
         sqlx::query_as::<_, StoredJob>(
             "SELECT batch_id, submitted_by, owner_id, private, original_name, original_sha256,
-                    output_format, status
+                    output_format, visible_label, status
              FROM jobs WHERE id = ?",
         )
         .bind(id)

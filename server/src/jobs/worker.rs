@@ -93,6 +93,10 @@ impl Workers {
             model: Some(job.model.clone()),
             size: u32::try_from(job.input_size).ok(),
             format,
+            label: job
+                .visible_label
+                .as_deref()
+                .and_then(engine::label::Label::parse),
         };
         let engine = self.engine.clone();
         let labelled = (job.clone(), now_utc());

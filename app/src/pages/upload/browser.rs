@@ -146,6 +146,9 @@ fn upload(state: UploadState, batch: &str, file: File, row: FileRow) {
             .is_ok()
         && (size.trim().is_empty() || form.append_with_str("size", size.trim()).is_ok())
         && form
+            .append_with_str("label", &state.label.get_untracked())
+            .is_ok()
+        && form
             .append_with_blob_and_filename("images", &file, &file.name())
             .is_ok();
     let Ok(xhr) = XmlHttpRequest::new() else {

@@ -97,6 +97,8 @@ impl FileRow {
 pub struct UploadState {
     pub preset: RwSignal<String>,
     pub custom_size: RwSignal<String>,
+    /// A visible label on the results: `""` (none), `en` or `zh`.
+    pub label: RwSignal<String>,
     pub batch: RwSignal<Option<String>>,
     pub rows: RwSignal<Vec<FileRow>>,
     pub next_key: RwSignal<u32>,
@@ -154,6 +156,7 @@ pub fn UploadPage() -> impl IntoView {
     let state = UploadState {
         preset: RwSignal::new("portrait".to_string()),
         custom_size: RwSignal::new(String::new()),
+        label: RwSignal::new(String::new()),
         batch: RwSignal::new(query.read_untracked().get("batch")),
         rows: RwSignal::new(Vec::new()),
         next_key: RwSignal::new(0),
@@ -179,6 +182,17 @@ pub fn UploadPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <label class="visible-label">
+                "Visible label on the pictures "
+                <select
+                    data-testid="visible-label"
+                    on:change=move |ev| state.label.set(event_target_value(&ev))
+                >
+                    <option value="">"none (the files are labelled in their metadata anyway)"</option>
+                    <option value="en">"“AI-assisted colorization”"</option>
+                    <option value="zh">"“AI辅助修复”"</option>
+                </select>
+            </label>
             <details class="advanced">
                 <summary>"Advanced: custom model input size"</summary>
                 <label>

@@ -24,12 +24,14 @@ pub struct JobView {
     pub attempts: i64,
     pub width: Option<i64>,
     pub height: Option<i64>,
+    /// The visible label drawn on the result (`en`, `zh`), if any.
+    pub visible_label: Option<String>,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, model, status, error, attempts, width, height,
+const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, model, status, error, attempts, width, height, visible_label,
                            created_at, started_at, finished_at";
 
 /// `GET /api/v1/jobs/{id}`

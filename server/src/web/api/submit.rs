@@ -48,6 +48,8 @@ pub struct SubmitForm {
     batch: Option<String>,
     /// `true`: only the submitter and admins see these jobs.
     private: Option<bool>,
+    /// A visible label on the results: `en` ("AI-assisted colorization"), `zh` ("AI辅助修复") or `none`.
+    label: Option<String>,
     /// The image files, one field each. Settings must come before them.
     #[schema(value_type = Vec<String>, format = Binary)]
     images: Vec<Vec<u8>>,
@@ -57,6 +59,7 @@ pub struct SubmitForm {
 struct Submission {
     who: Principal,
     private: bool,
+    label: Option<String>,
     preset: Option<String>,
     size: Option<u32>,
     format: String,
@@ -131,6 +134,7 @@ async fn submit_files(
     let mut submission = Submission {
         who,
         private: false,
+        label: None,
         preset: None,
         size: None,
         format: "png".into(),
@@ -141,10 +145,15 @@ async fn submit_files(
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "preset" | "size" | "format" | "batch" | "private" => {
+            "preset" | "size" | "format" | "batch" | "private" | "label" => {
                 let value = field.text().await.map_err(ApiError::bad_form)?;
                 match name.as_str() {
                     "preset" => submission.preset = Some(value),
+                    "label" if value.is_empty() || value == "none" => submission.label = None,
+                    "label" => match engine::label::Label::parse(&value) {
+                        Some(label) => submission.label = Some(label.code().to_string()),
+                        None => return Err(ApiError::bad_request("label must be en, zh or none")),
+                    },
                     "private" => submission.private = matches!(value.as_str(), "true" | "on" | "1"),
                     "size" if !value.is_empty() => {
                         submission.size = Some(
@@ -242,6 +251,7 @@ async fn accept_file(
             input_size: size,
             model,
             output_format: submission.format.clone(),
+            visible_label: submission.label.clone(),
         })
         .await?;
     state.jobs.events.publish(JobEvent {

@@ -139,6 +139,7 @@ pub async fn submit(
                 input_size: branch.input_size,
                 model,
                 output_format: "png".into(),
+                visible_label: None,
             })
             .await?;
         sqlx::query(
