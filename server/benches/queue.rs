@@ -69,6 +69,7 @@ async fn main() {
         model: None,
         size: Some(64),
         format: OutputFormat::Png,
+        label: None,
     };
     engine.colorize(&png, &request).unwrap(); // warm-up
     let start = Instant::now();

@@ -187,7 +187,7 @@ async fn submit_files(
                     .map_err(ApiError::bad_request);
                 let accepted = match settings {
                     Ok(settings) => {
-                        accept_file(&state, &submission, settings, &original, field).await
+                        accept_file(state, &submission, settings, &original, field).await
                     }
                     Err(e) => Err(e),
                 };
