@@ -275,3 +275,53 @@ impl Anonymous for axum::Router {
             .status()
     }
 }
+
+#[tokio::test]
+async fn another_sites_page_cannot_open_the_websocket_with_the_session() {
+    let app = test_app(0, 100).await;
+    let address = serve(&app).await;
+    app::auth::store::add_user(&app.db, "ana", app::auth::Role::Staff, "ana-password-1")
+        .await
+        .unwrap();
+    let login = Request::post("/api/login")
+        .header(header::HOST, "tinct.test")
+        .header(header::ORIGIN, "http://tinct.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("name=ana&password=ana-password-1"))
+        .unwrap();
+    let response = app.router.clone().oneshot_response(login).await;
+    let cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    for (origin, allowed) in [
+        ("http://evil.example", false),
+        (&*format!("http://{address}"), true),
+    ] {
+        let mut request = format!("ws://{address}/ws?clientId=x")
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+        request
+            .headers_mut()
+            .insert(header::ORIGIN, origin.parse().unwrap());
+        let result = tokio_tungstenite::connect_async(request).await;
+        assert_eq!(result.is_ok(), allowed, "origin {origin}");
+    }
+}
+
+trait OneshotResponse {
+    async fn oneshot_response(self, request: Request<Body>) -> axum::response::Response;
+}
+
+impl OneshotResponse for axum::Router {
+    async fn oneshot_response(self, request: Request<Body>) -> axum::response::Response {
+        use tower::ServiceExt;
+        self.oneshot(request).await.unwrap()
+    }
+}

@@ -115,9 +115,20 @@ pub fn GalleryPage() -> impl IntoView {
         }
     };
     let results = Resource::new(filter, list_results);
+    let filter_untracked = move || {
+        let q = query.read_untracked();
+        GalleryFilter {
+            status: q.get("status"),
+            preset: q.get("preset"),
+            batch: q.get("batch"),
+            from: q.get("from"),
+            to: q.get("to"),
+            before: None,
+        }
+    };
     let older = move |results: &[JobRow]| {
         (results.len() as i64 == GALLERY_PAGE)
-            .then(|| results.last().map(|j| filter().href(Some(&j.id))))
+            .then(|| results.last().map(|j| filter_untracked().href(Some(&j.id))))
             .flatten()
             .map(|href| view! { <p><a class="button" href=href data-testid="older">"Older results →"</a></p> })
     };

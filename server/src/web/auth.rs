@@ -139,7 +139,12 @@ pub async fn authenticate(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if by_session && unsafe_method && !same_origin(request.headers()) {
+    // A websocket opened by another site's page would carry the session cookie too.
+    let websocket = request
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if by_session && (unsafe_method || websocket) && !same_origin(request.headers()) {
         return (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({
