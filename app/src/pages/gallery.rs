@@ -28,6 +28,18 @@ pub struct GalleryFilter {
 }
 
 impl GalleryFilter {
+    /// The filter an address's query asks for.
+    pub fn from_query(q: &leptos_router::params::ParamsMap) -> Self {
+        GalleryFilter {
+            status: q.get("status"),
+            preset: q.get("preset"),
+            batch: q.get("batch"),
+            from: q.get("from"),
+            to: q.get("to"),
+            before: q.get("before"),
+        }
+    }
+
     /// The query string for this filter, paging from `before`.
     pub fn href(&self, before: Option<&str>) -> String {
         let field = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -103,29 +115,10 @@ fn is_day(text: &str) -> bool {
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
-        GalleryFilter {
-            status: q.get("status"),
-            preset: q.get("preset"),
-            batch: q.get("batch"),
-            from: q.get("from"),
-            to: q.get("to"),
-            before: q.get("before"),
-        }
-    };
+    let filter = move || GalleryFilter::from_query(&query.read());
     let results = Resource::new(filter, list_results);
-    let filter_untracked = move || {
-        let q = query.read_untracked();
-        GalleryFilter {
-            status: q.get("status"),
-            preset: q.get("preset"),
-            batch: q.get("batch"),
-            from: q.get("from"),
-            to: q.get("to"),
-            before: None,
-        }
-    };
+    // The "older" link keeps the filter and pages on from the last result shown.
+    let filter_untracked = move || GalleryFilter::from_query(&query.read_untracked());
     let older = move |results: &[JobRow]| {
         (results.len() as i64 == GALLERY_PAGE)
             .then(|| results.last().map(|j| filter_untracked().href(Some(&j.id))))
