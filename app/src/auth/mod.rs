@@ -90,6 +90,12 @@ impl Principal {
         self.role == Role::Admin && self.scoped(Scope::Admin)
     }
 
+    /// Whether this principal may see a job with this owner (the rule `visible_jobs` writes
+    /// in SQL).
+    pub fn can_see(&self, owner_id: Option<i64>, private: bool) -> bool {
+        self.role == Role::Admin || !private || owner_id == Some(self.user_id)
+    }
+
     /// Whether this principal may cancel, retry, re-run or delete a job with this owner.
     pub fn may_manage(&self, owner_id: Option<i64>, private: bool) -> bool {
         self.is_admin() || (self.can_submit() && (owner_id == Some(self.user_id) || !private))

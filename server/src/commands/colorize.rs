@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use crate::jobs::provenance::label_result;
 use engine::encode::OutputFormat;
-use engine::provenance::{self, Provenance};
 use engine::{ColorizeRequest, Engine, InputSize};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -80,14 +80,7 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
     if let Some(notice) = &model.model.manifest.notice {
         println!("Note: {notice}");
     }
-    if failures.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("Failed ({}):", failures.len());
-    for (path, reason) in &failures {
-        println!("  {}: {reason}", path.display());
-    }
-    Ok(ExitCode::FAILURE)
+    Ok(super::report_failures(&failures))
 }
 
 fn request_for(
@@ -139,19 +132,14 @@ fn colorize_one(
     let mut result = engine
         .colorize(&original, request)
         .map_err(|e| e.to_string())?;
-    let provenance = Provenance {
-        model: result.model_name.clone(),
-        model_sha256: result.model_sha256.clone(),
-        input_size: result.input_size,
-        preset: preset.unwrap_or("custom").to_string(),
-        software: format!("Tinct {}", env!("CARGO_PKG_VERSION")),
-        created: crate::jobs::worker::now_utc(),
-        original_sha256: hex::encode(Sha256::digest(&original)),
-        original_name: display_name(&task.input),
-        carried: provenance::descriptive_fields(&original),
-    };
-    result.bytes = provenance::embed_xmp(std::mem::take(&mut result.bytes), &provenance.xmp())
-        .map_err(|e| e.to_string())?;
+    label_result(
+        &mut result,
+        &original,
+        hex::encode(Sha256::digest(&original)),
+        display_name(&task.input),
+        preset.unwrap_or("custom").to_string(),
+    )
+    .map_err(|e| e.to_string())?;
     // Write beside the target and rename, so an interrupted run never leaves half a file.
     let partial = task.output.with_extension("partial");
     std::fs::write(&partial, &result.bytes).map_err(|e| format!("cannot write the result: {e}"))?;

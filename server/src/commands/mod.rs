@@ -34,3 +34,15 @@ fn engine(common: &Common) -> Result<Arc<engine::Engine>, CommandError> {
         common.engine_settings(),
     )))
 }
+
+/// Lists the files that failed, with the reason; the exit code says whether any did.
+fn report_failures(failures: &[(std::path::PathBuf, String)]) -> ExitCode {
+    if failures.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    println!("Failed ({}):", failures.len());
+    for (path, reason) in failures {
+        println!("  {}: {reason}", path.display());
+    }
+    ExitCode::FAILURE
+}

@@ -307,14 +307,7 @@ async fn submit(common: &Common, args: &SubmitArgs) -> Result<ExitCode, CommandE
         args.out.display()
     );
     println!("Results are AI-assisted colorizations; the originals were not modified.");
-    if failures.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("Failed ({}):", failures.len());
-    for (path, reason) in &failures {
-        println!("  {}: {reason}", path.display());
-    }
-    Ok(ExitCode::FAILURE)
+    Ok(super::report_failures(&failures))
 }
 
 /// Uploads one file; answers its job id. Waits and tries again when the server is busy.

@@ -47,9 +47,7 @@ impl JobActions {
     /// other people's private jobs cannot be probed.
     async fn managed(&self, who: &Principal, id: &str) -> Result<StoredJob, JobActionError> {
         let job = self.workers.queue.get(id).await?;
-        let visible =
-            who.role == app::auth::Role::Admin || !job.private || job.owner_id == Some(who.user_id);
-        if !visible {
+        if !who.can_see(job.owner_id, job.private) {
             return Err(JobActionError::NotFound);
         }
         if !who.may_manage(job.owner_id, job.private) {

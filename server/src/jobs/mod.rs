@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod events;
+pub mod provenance;
 pub mod queue;
 pub mod settings;
 pub mod worker;

@@ -55,7 +55,6 @@ pub struct StoredJob {
 /// What a deletion left for the caller to remove from the object store.
 #[derive(Debug, Clone)]
 pub struct DeletedJob {
-    pub batch_id: Option<String>,
     pub result_key: Option<String>,
     /// The original's content hash when no job refers to it any more.
     pub orphaned_original: Option<String>,
@@ -200,14 +199,14 @@ impl JobQueue {
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
         let mut tx = self.db.begin().await?;
-        let job = sqlx::query_as::<_, (String, Option<String>, Option<String>, String)>(
-            "SELECT status, batch_id, result_key, original_sha256 FROM jobs WHERE id = ?",
+        let job = sqlx::query_as::<_, (String, Option<String>, String)>(
+            "SELECT status, result_key, original_sha256 FROM jobs WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(JobError::NotFound)?;
-        let (status, batch_id, result_key, sha256) = job;
+        let (status, result_key, sha256) = job;
         if status == "running" {
             return Err(JobError::Running);
         }
@@ -226,7 +225,6 @@ impl JobQueue {
             == 1;
         tx.commit().await?;
         Ok(DeletedJob {
-            batch_id,
             result_key,
             orphaned_original: orphaned.then_some(sha256),
         })

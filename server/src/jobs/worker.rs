@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::encode::OutputFormat;
-use engine::provenance::{self, Provenance};
 use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
 
+use super::provenance::label_result;
 use super::queue::Completion;
 use super::{ClaimedJob, JobEvent, JobEvents, JobQueue};
 use crate::storage::{ObjectKey, ObjectStore};
@@ -99,23 +99,16 @@ impl Workers {
                 .and_then(engine::label::Label::parse),
         };
         let engine = self.engine.clone();
-        let labelled = (job.clone(), now_utc());
+        let source = job.clone();
         let result = tokio::task::spawn_blocking(move || {
             let mut result = engine.colorize(&bytes, &request)?;
-            let (job, created) = labelled;
-            let provenance = Provenance {
-                model: result.model_name.clone(),
-                model_sha256: result.model_sha256.clone(),
-                input_size: result.input_size,
-                preset: job.preset,
-                software: format!("Tinct {}", env!("CARGO_PKG_VERSION")),
-                created,
-                original_sha256: job.original_sha256,
-                original_name: job.original_name,
-                carried: provenance::descriptive_fields(&bytes),
-            };
-            result.bytes =
-                provenance::embed_xmp(std::mem::take(&mut result.bytes), &provenance.xmp())?;
+            label_result(
+                &mut result,
+                &bytes,
+                source.original_sha256,
+                source.original_name,
+                source.preset,
+            )?;
             Ok::<_, engine::EngineError>(result)
         })
         .await
@@ -152,11 +145,4 @@ impl Workers {
             private: job.private,
         });
     }
-}
-
-/// The current time as ISO 8601 UTC, for the result's metadata.
-pub fn now_utc() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

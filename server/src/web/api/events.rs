@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::auth::{Principal, Role};
+use app::auth::Principal;
 use axum::extract::{Query, State};
 use axum::Extension;
 
@@ -30,11 +30,10 @@ pub async fn events(
     Query(filter): Query<EventFilter>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     super::jobs::readable(&who)?;
-    let sees_all = who.role == Role::Admin;
     let stream = BroadcastStream::new(state.jobs.events.subscribe()).filter_map(move |event| {
         // A lagging subscriber skips what it missed; it re-reads the job list when it reconnects.
         let event = event.ok()?;
-        if event.private && !sees_all && event.owner_id != Some(who.user_id) {
+        if !who.can_see(event.owner_id, event.private) {
             return None;
         }
         if filter

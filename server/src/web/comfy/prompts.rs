@@ -1,7 +1,5 @@
 //! `POST /prompt` and what follows it: `/history`, `/queue`, `/interrupt`.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -270,23 +268,41 @@ pub fn image_ref(output: &OutputRow) -> Value {
     json!({ "filename": format!("{}.{extension}", output.job_id), "subfolder": "", "type": kind })
 }
 
-/// The prompts `who` may see (their own; an admin's: all), newest first, or just `only`.
+/// Which prompts to read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Which<'a> {
+    /// The newest ones.
+    Newest,
+    /// Those with an image still waiting or running (the queue), without reading the history.
+    Unfinished,
+    One(&'a str),
+}
+
+/// The prompts `who` may see (their own; an admin's: all), newest first.
 pub async fn records(
     state: &AppState,
     who: &Principal,
-    only: Option<&str>,
+    which: Which<'_>,
     limit: i64,
 ) -> Result<Vec<PromptRecord>, ApiError> {
     let db = &state.context.db;
+    let only = match which {
+        Which::One(id) => Some(id),
+        _ => None,
+    };
     let rows: Vec<(String, i64, Option<String>, String, String)> = sqlx::query_as(
         "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
          WHERE (?1 IS NULL OR prompt_id = ?1) AND (owner_id = ?2 OR ?3)
+               AND (NOT ?5 OR EXISTS (SELECT 1 FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id
+                                      WHERE o.prompt_id = comfy_prompts.prompt_id
+                                        AND j.status IN ('queued', 'running')))
          ORDER BY number DESC LIMIT ?4",
     )
     .bind(only)
     .bind(who.user_id)
     .bind(who.role == Role::Admin)
     .bind(limit)
+    .bind(which == Which::Unfinished)
     .fetch_all(db)
     .await
     .map_err(ApiError::internal)?;
@@ -326,7 +342,7 @@ pub async fn history(
     readable(&who)?;
     let limit = query.max_items.unwrap_or(200).clamp(1, 10_000);
     let mut history = Map::new();
-    for record in records(&state, &who, None, limit).await? {
+    for record in records(&state, &who, Which::Newest, limit).await? {
         if record.finished() {
             history.insert(record.prompt_id.clone(), record.history_entry());
         }
@@ -342,7 +358,10 @@ pub async fn history_one(
 ) -> Result<Json<Value>, ApiError> {
     readable(&who)?;
     let mut history = Map::new();
-    if let Some(record) = records(&state, &who, Some(&prompt_id), 1).await?.pop() {
+    if let Some(record) = records(&state, &who, Which::One(&prompt_id), 1)
+        .await?
+        .pop()
+    {
         if record.finished() {
             history.insert(record.prompt_id.clone(), record.history_entry());
         }
@@ -376,7 +395,7 @@ pub async fn queue(
 ) -> Result<Json<Value>, ApiError> {
     readable(&who)?;
     let (mut running, mut pending) = (Vec::new(), Vec::new());
-    for record in records(&state, &who, None, 10_000).await? {
+    for record in records(&state, &who, Which::Unfinished, 10_000).await? {
         if record.running() {
             running.push(record.queue_item());
         } else if !record.finished() {
@@ -405,7 +424,7 @@ async fn cancel_waiting(
     prompts: Option<&[String]>,
 ) -> Result<usize, ApiError> {
     let mut cancelled = 0;
-    for record in records(state, who, None, 10_000).await? {
+    for record in records(state, who, Which::Unfinished, 10_000).await? {
         if prompts.is_some_and(|ids| !ids.contains(&record.prompt_id)) {
             continue;
         }
@@ -448,7 +467,7 @@ pub async fn interrupt(
             "your role or token does not allow changing the queue",
         ));
     }
-    let running: Vec<String> = records(&state, &who, None, 10_000)
+    let running: Vec<String> = records(&state, &who, Which::Unfinished, 10_000)
         .await?
         .into_iter()
         .filter(PromptRecord::running)
@@ -460,14 +479,8 @@ pub async fn interrupt(
 
 /// The record of one prompt, if `who` may see it.
 pub async fn record(state: &AppState, who: &Principal, prompt_id: &str) -> Option<PromptRecord> {
-    records(state, who, Some(prompt_id), 1).await.ok()?.pop()
-}
-
-/// Finished outputs per node, for the websocket's `executed` messages.
-pub fn outputs_by_job(record: &PromptRecord) -> HashMap<&str, &OutputRow> {
-    record
-        .outputs
-        .iter()
-        .map(|o| (o.job_id.as_str(), o))
-        .collect()
+    records(state, who, Which::One(prompt_id), 1)
+        .await
+        .ok()?
+        .pop()
 }

@@ -16,7 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 use app::auth::Principal;
 
 use super::graph::COLORIZE;
-use super::prompts::{image_ref, outputs_by_job, queue_remaining, record};
+use super::prompts::{image_ref, queue_remaining, record};
 use super::timestamp;
 use crate::jobs::JobEvent;
 use crate::web::api::readable;
@@ -105,8 +105,7 @@ async fn translate(
     if record.client_id.as_deref() != Some(client_id) {
         return out;
     }
-    let outputs = outputs_by_job(&record);
-    let Some(output) = outputs.get(event.job_id.as_str()) else {
+    let Some(output) = record.outputs.iter().find(|o| o.job_id == event.job_id) else {
         return out;
     };
     let now = timestamp();
