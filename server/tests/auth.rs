@@ -38,46 +38,7 @@ async fn anonymous_accepting(app: &TestApp, method: &str, uri: &str, accept: &st
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())
         .unwrap();
-    app.router.clone().oneshot_response(request).await
-}
-
-trait Oneshot {
-    async fn oneshot_response(self, request: Request<Body>) -> Response;
-}
-
-impl Oneshot for axum::Router {
-    async fn oneshot_response(self, request: Request<Body>) -> Response {
-        use tower::ServiceExt;
-        self.oneshot(request).await.unwrap()
-    }
-}
-
-/// Signs in through the login server function, as the page's form does; answers the cookie.
-async fn sign_in(
-    app: &TestApp,
-    name: &str,
-    password: &str,
-) -> Result<String, (StatusCode, String)> {
-    let request = Request::post("/api/login")
-        .header(header::HOST, "tinct.test")
-        .header(header::ORIGIN, ORIGIN)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!(
-            "name={name}&password={password}&next=/gallery"
-        )))
-        .unwrap();
-    let response = app.router.clone().oneshot_response(request).await;
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|c| c.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .map(str::to_string);
-    let status = response.status();
-    match cookie {
-        Some(cookie) if status.is_redirection() || status.is_success() => Ok(cookie),
-        _ => Err((status, body_text(response).await)),
-    }
+    app.send_as_is(request).await
 }
 
 async fn user_with_token(app: &TestApp, name: &str, role: Role, scopes: &[Scope]) -> String {
@@ -190,13 +151,13 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
     store::add_user(&app.db, "ana", Role::Staff, "ana-password-1")
         .await
         .unwrap();
-    let (status, body) = sign_in(&app, "ana", "wrong-password").await.unwrap_err();
+    let (status, body) = app.sign_in("ana", "wrong-password").await.unwrap_err();
     assert!(!status.is_success());
     assert!(body.contains("Wrong name or password"), "{body}");
-    let (_, body) = sign_in(&app, "nobody", "ana-password-1").await.unwrap_err();
+    let (_, body) = app.sign_in("nobody", "ana-password-1").await.unwrap_err();
     assert!(body.contains("Wrong name or password"), "{body}");
 
-    let cookie = sign_in(&app, "ana", "ana-password-1").await.unwrap();
+    let cookie = app.sign_in("ana", "ana-password-1").await.unwrap();
     assert!(cookie.starts_with("tinct_session="));
     let page = |cookie: &str| {
         Request::get("/history")
@@ -249,7 +210,7 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
     );
 
     // Signing in again with a session cookie gives a new session id; the old one is void.
-    let first = sign_in(&app, "ana", "ana-password-1").await.unwrap();
+    let first = app.sign_in("ana", "ana-password-1").await.unwrap();
     let request = Request::post("/api/login")
         .header(header::COOKIE, &first)
         .header(header::HOST, "tinct.test")
@@ -257,7 +218,7 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("name=ana&password=ana-password-1"))
         .unwrap();
-    let response = app.router.clone().oneshot_response(request).await;
+    let response = app.send_as_is(request).await;
     let second = response.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -279,7 +240,7 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
         app.send(page(&cookie)).await.status(),
         StatusCode::SEE_OTHER
     );
-    assert!(sign_in(&app, "ana", "ana-password-1").await.is_err());
+    assert!(app.sign_in("ana", "ana-password-1").await.is_err());
 }
 
 #[tokio::test]
@@ -288,7 +249,7 @@ async fn a_request_from_another_site_cannot_use_the_session() {
     store::add_user(&app.db, "ana", Role::Staff, "ana-password-1")
         .await
         .unwrap();
-    let cookie = sign_in(&app, "ana", "ana-password-1").await.unwrap();
+    let cookie = app.sign_in("ana", "ana-password-1").await.unwrap();
     let png = png();
     for origin in [Some("http://evil.example"), None] {
         let mut request = submission(&[("images", "a.png", &png)]);
@@ -535,9 +496,7 @@ async fn revoked_expired_and_narrow_tokens_are_refused() {
         .await
         .unwrap();
     let response = app
-        .router
-        .clone()
-        .oneshot_response(
+        .send_as_is(
             Request::get(format!("/api/v1/events?token={token}"))
                 .body(Body::empty())
                 .unwrap(),
@@ -554,7 +513,7 @@ async fn sign_in_attempts_are_limited_with_a_clear_wait() {
         .await
         .unwrap();
     for _ in 0..5 {
-        let (status, _) = sign_in(&app, "ana", "guess-guess").await.unwrap_err();
+        let (status, _) = app.sign_in("ana", "guess-guess").await.unwrap_err();
         assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
     }
     // Even the right password waits now.
@@ -564,7 +523,7 @@ async fn sign_in_attempts_are_limited_with_a_clear_wait() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("name=ana&password=ana-password-1"))
         .unwrap();
-    let response = app.router.clone().oneshot_response(request).await;
+    let response = app.send_as_is(request).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = response.headers()[header::RETRY_AFTER]
         .to_str()

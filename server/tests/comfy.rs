@@ -258,22 +258,11 @@ async fn system_stats_and_object_info_describe_the_real_engine() {
     let (_, one) = app.get_json("/object_info/SaveImage").await;
     assert_eq!(one.as_object().unwrap().len(), 1);
     // Without credentials: nothing.
-    let response = app.router.clone().oneshot_anonymous("/system_stats").await;
+    let response = app
+        .send_as_is(Request::get("/system_stats").body(Body::empty()).unwrap())
+        .await
+        .status();
     assert_eq!(response, StatusCode::UNAUTHORIZED);
-}
-
-trait Anonymous {
-    async fn oneshot_anonymous(self, uri: &str) -> StatusCode;
-}
-
-impl Anonymous for axum::Router {
-    async fn oneshot_anonymous(self, uri: &str) -> StatusCode {
-        use tower::ServiceExt;
-        self.oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap()
-            .status()
-    }
 }
 
 #[tokio::test]
@@ -283,20 +272,7 @@ async fn another_sites_page_cannot_open_the_websocket_with_the_session() {
     app::auth::store::add_user(&app.db, "ana", app::auth::Role::Staff, "ana-password-1")
         .await
         .unwrap();
-    let login = Request::post("/api/login")
-        .header(header::HOST, "tinct.test")
-        .header(header::ORIGIN, "http://tinct.test")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("name=ana&password=ana-password-1"))
-        .unwrap();
-    let response = app.router.clone().oneshot_response(login).await;
-    let cookie = response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = app.sign_in("ana", "ana-password-1").await.unwrap();
     for (origin, allowed) in [
         ("http://evil.example", false),
         (&*format!("http://{address}"), true),
@@ -312,16 +288,5 @@ async fn another_sites_page_cannot_open_the_websocket_with_the_session() {
             .insert(header::ORIGIN, origin.parse().unwrap());
         let result = tokio_tungstenite::connect_async(request).await;
         assert_eq!(result.is_ok(), allowed, "origin {origin}");
-    }
-}
-
-trait OneshotResponse {
-    async fn oneshot_response(self, request: Request<Body>) -> axum::response::Response;
-}
-
-impl OneshotResponse for axum::Router {
-    async fn oneshot_response(self, request: Request<Body>) -> axum::response::Response {
-        use tower::ServiceExt;
-        self.oneshot(request).await.unwrap()
     }
 }

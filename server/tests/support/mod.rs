@@ -138,6 +138,43 @@ impl TestApp {
         self.router.clone().oneshot(request).await.unwrap()
     }
 
+    /// Sends a request exactly as given: no token added.
+    pub async fn send_as_is(&self, request: Request<Body>) -> Response {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    /// Signs in through the login server function as the page's form does (same origin);
+    /// answers the session cookie, or the status and body of the refusal.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<String, (StatusCode, String)> {
+        let request = Request::post("/api/login")
+            .header(header::HOST, "tinct.test")
+            .header(header::ORIGIN, "http://tinct.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "name={name}&password={password}&next=/gallery"
+            )))
+            .unwrap();
+        let response = self.send_as_is(request).await;
+        let cookie = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string);
+        let status = response.status();
+        match cookie {
+            Some(cookie) if status.is_redirection() || status.is_success() => Ok(cookie),
+            _ => {
+                let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                Err((status, String::from_utf8_lossy(&body).into_owned()))
+            }
+        }
+    }
+
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {
         let response = self
             .send(Request::get(uri).body(Body::empty()).unwrap())
