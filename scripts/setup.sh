@@ -22,6 +22,7 @@ command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
 # An independent reader of the metadata Tinct writes, for the provenance tests.
 command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+command -v openssl >/dev/null || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 if ! command -v cargo >/dev/null; then

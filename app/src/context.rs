@@ -12,6 +12,8 @@ pub struct ServerContext {
     pub db: sqlx::SqlitePool,
     pub engine: Arc<engine::Engine>,
     pub workflows_dir: PathBuf,
+    /// Who signs results with Content Credentials; `None` when no certificate is configured.
+    pub signer: Option<engine::content_credentials::SignerIdentity>,
     pub jobs: Arc<dyn JobControl>,
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

@@ -59,6 +59,11 @@ test('the menu reaches every page, each with its own content', async () => {
     await page.locator('main').filter({ hasText: content }).waitFor({ timeout: 30_000 });
     assert.equal(await page.locator(`header nav a[aria-current="page"]`).innerText(), link);
   }
+  // This server has no signing certificate: the Admin page says results are not signed.
+  assert.match(
+    await page.locator('[data-testid="signing"]').innerText(),
+    /^Not signed: no signing certificate is configured/,
+  );
   assert.deepEqual(errors, []);
   await page.close();
 });

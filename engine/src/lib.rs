@@ -6,6 +6,7 @@
 //! joined with the original L) and [`encode`]. [`Engine`] ties these to the [`registry`] of models.
 
 pub mod color;
+pub mod content_credentials;
 pub mod decode;
 pub mod encode;
 mod engine;

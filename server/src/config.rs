@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use engine::content_credentials::{ContentCredentials, CredentialsError};
 use engine::runtime::Device;
 
 #[derive(Debug, Parser)]
@@ -174,6 +175,16 @@ pub struct Common {
     /// Largest image accepted, in pixels (width × height).
     #[arg(long, env = "TINCT_MAX_PIXELS", default_value_t = engine::decode::DEFAULT_MAX_PIXELS, global = true)]
     pub max_pixels: u64,
+    /// Content Credentials (C2PA): the PEM certificate chain results are signed with, signing
+    /// certificate first. Without it and --c2pa-key, results are not signed.
+    #[arg(long, env = "TINCT_C2PA_CERT", global = true, requires = "c2pa_key")]
+    pub c2pa_cert: Option<PathBuf>,
+    /// The PEM private key of the signing certificate.
+    #[arg(long, env = "TINCT_C2PA_KEY", global = true, requires = "c2pa_cert")]
+    pub c2pa_key: Option<PathBuf>,
+    /// The signature algorithm, matching the key: es256, es384, es512, ps256, ps384, ps512 or ed25519.
+    #[arg(long, env = "TINCT_C2PA_ALG", default_value = "es256", global = true)]
+    pub c2pa_alg: String,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive list.
     #[arg(long, env = "TINCT_LOG", default_value = "info", global = true)]
     pub log_level: String,
@@ -294,6 +305,19 @@ impl Common {
             workers: self.workers,
             max_batch: self.max_batch,
             max_pixels: self.max_pixels,
+        }
+    }
+
+    /// The Content Credentials signer, when a certificate and key are configured. A certificate
+    /// that cannot sign stops the command here, not at the first result.
+    pub fn content_credentials(
+        &self,
+    ) -> Result<Option<std::sync::Arc<ContentCredentials>>, CredentialsError> {
+        match (&self.c2pa_cert, &self.c2pa_key) {
+            (Some(cert), Some(key)) => Ok(Some(std::sync::Arc::new(
+                ContentCredentials::from_files(cert, key, &self.c2pa_alg)?,
+            ))),
+            _ => Ok(None),
         }
     }
 

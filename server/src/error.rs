@@ -16,6 +16,8 @@ pub enum CommandError {
     },
     #[error(transparent)]
     Jobs(#[from] crate::jobs::JobError),
+    #[error(transparent)]
+    Credentials(#[from] engine::content_credentials::CredentialsError),
     #[error("{0}")]
     Invalid(String),
 }

@@ -550,7 +550,7 @@ async fn an_upload_larger_than_the_limit_is_refused_before_it_is_read() {
 
 #[tokio::test]
 async fn submissions_beyond_the_rate_limit_get_429_with_retry_after() {
-    let app = test_app_with(0, 100, |limits| limits.submissions_per_minute = 2).await;
+    let app = test_app_with(0, 100, |config| config.limits.submissions_per_minute = 2).await;
     let png = png();
     for _ in 0..2 {
         let request = submission(&[("size", "", b"64"), ("images", "a.png", &png)]);

@@ -283,3 +283,81 @@ fn a_missing_onnx_runtime_is_a_clear_error_not_a_panic() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn colorize_signs_with_a_configured_certificate_and_refuses_an_unusable_one_at_once() {
+    let dir = setup();
+    let certs = dir.path().join("certs");
+    let made = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-signing-cert.sh"))
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let chain = certs.join("signer-chain.pem");
+    let key = certs.join("signer.key");
+    let scans = dir.path().join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    std::fs::copy(test_data("reference_input.png"), scans.join("pier.png")).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            scans.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--c2pa-cert",
+            chain.to_str().unwrap(),
+            "--c2pa-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Content Credentials are signed by Tinct test signer (Tinct test), ES256"),
+        "{stdout}"
+    );
+    let result = std::fs::read(out_dir.join("pier_colorized.png")).unwrap();
+    let check = engine::content_credentials::verify(&result, "image/png").unwrap();
+    assert!(check.is_valid(), "{check:?}");
+    assert_eq!(check.parents, ["pier.png"]);
+
+    // The certificate is its own CA's: C2PA refuses it, and so does Tinct, before any work.
+    let chain_text = std::fs::read_to_string(&chain).unwrap();
+    let ca = &chain_text[chain_text.rfind("-----BEGIN CERTIFICATE-----").unwrap()..];
+    std::fs::write(certs.join("ca.pem"), ca).unwrap();
+    let refused_dir = dir.path().join("refused");
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            scans.to_str().unwrap(),
+            "--out",
+            refused_dir.to_str().unwrap(),
+            "--c2pa-cert",
+            certs.join("ca.pem").to_str().unwrap(),
+            "--c2pa-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the signing certificate and key cannot sign Content Credentials"),
+        "{stderr}"
+    );
+    assert!(!refused_dir.join("pier_colorized.png").exists());
+    // A certificate without its key is a usage error.
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            scans.to_str().unwrap(),
+            "--c2pa-cert",
+            chain.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

@@ -2,14 +2,17 @@
 
 mod support;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use engine::content_credentials::{verify, ContentCredentials};
 use serde_json::Value;
 use tokio_stream::StreamExt;
 
-use support::{json, multipart, test_app, test_data, TestApp};
+use support::{json, multipart, test_app, test_app_with, test_data, TestApp};
 
 fn png_bytes() -> Vec<u8> {
     std::fs::read(test_data("reference_input.png")).unwrap()
@@ -502,6 +505,131 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         }))
         .await;
     assert_eq!(stored.1.len(), String::from_utf8_lossy(&bytes).len());
+}
+
+async fn result_bytes(app: &TestApp, id: &str) -> Vec<u8> {
+    let response = app
+        .send(
+            Request::get(format!("/api/v1/jobs/{id}/result"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+/// A signing certificate made the way the README tells operators to try it.
+fn signing_credentials(dir: &std::path::Path) -> Arc<ContentCredentials> {
+    let made = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-signing-cert.sh"))
+        .arg(dir)
+        .arg("City Archive signer")
+        .arg("City Archive")
+        .output()
+        .expect("openssl must be installed (scripts/setup.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    Arc::new(
+        ContentCredentials::from_files(
+            &dir.join("signer-chain.pem"),
+            &dir.join("signer.key"),
+            "es256",
+        )
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn with_a_certificate_results_carry_content_credentials_that_validate() {
+    let certs = tempfile::tempdir().unwrap();
+    let credentials = signing_credentials(certs.path());
+    let app = test_app_with(1, 100, |config| {
+        config.content_credentials = Some(credentials)
+    })
+    .await;
+    let (_, report) = server_fn(&app, "engine_status", "").await;
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(
+        report["signer"],
+        "City Archive signer (City Archive), ES256"
+    );
+    let (_, page) = app.get("/admin").await;
+    assert!(
+        page.contains("Results are signed with a C2PA manifest by City Archive signer"),
+        "{page}"
+    );
+    let png = png_bytes();
+    for (format, mime) in [("png", "image/png"), ("jpeg", "image/jpeg")] {
+        let (_, body) = submit(
+            &app,
+            &[
+                ("size", "", b"64"),
+                ("format", "", format.as_bytes()),
+                ("images", "quay 1931.png", &png),
+            ],
+        )
+        .await;
+        let jobs = wait_until_finished(&app, body["batch_id"].as_str().unwrap()).await;
+        assert_eq!(jobs[0]["status"], "done", "{jobs:?}");
+        let id = jobs[0]["id"].as_str().unwrap();
+        let result = result_bytes(&app, id).await;
+
+        // The c2pa crate's reader validates it and finds the original and the colorization.
+        let check = verify(&result, mime).expect("a C2PA manifest");
+        assert!(check.is_valid(), "{check:?}");
+        assert_eq!(check.signer.as_deref(), Some("City Archive signer"));
+        assert_eq!(check.parents, ["quay 1931.png"]);
+        assert!(check
+            .actions
+            .contains(&"c2pa.color_adjustments".to_string()));
+        // exiftool still reads the XMP written before signing.
+        let path = app.dir.path().join(format!("signed.{format}"));
+        std::fs::write(&path, &result).unwrap();
+        assert_eq!(
+            exiftool(&path)["XMP-tinct:OriginalFileName"],
+            "quay 1931.png"
+        );
+        // A copy with one byte of image data changed no longer validates.
+        let mut tampered = result.clone();
+        let at = tampered.len() - 30;
+        tampered[at] ^= 0x5a;
+        assert!(!verify(&tampered, mime).unwrap().is_valid());
+
+        // The detail view says who signed it.
+        let (_, detail) = server_fn(&app, "job_detail", &format!("id={id}")).await;
+        assert!(
+            detail.contains("signed by City Archive signer (City Archive), ES256"),
+            "{detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_certificate_nothing_is_signed_and_the_admin_page_says_so() {
+    let app = test_app(1, 100).await;
+    let (_, report) = server_fn(&app, "engine_status", "").await;
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["signer"], Value::Null, "{report}");
+    let (_, body) = submit(
+        &app,
+        &[("size", "", b"64"), ("images", "a.png", &png_bytes())],
+    )
+    .await;
+    let jobs = wait_until_finished(&app, body["batch_id"].as_str().unwrap()).await;
+    let id = jobs[0]["id"].as_str().unwrap();
+    assert_eq!(verify(&result_bytes(&app, id).await, "image/png"), None);
+    let (_, page) = app.get("/admin").await;
+    assert!(
+        page.contains("Not signed: no signing certificate is configured"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@ pub struct EngineReport {
     pub provider: String,
     pub device: String,
     pub models: Vec<ModelRow>,
+    /// Who signs results with Content Credentials, in words; `None` when nobody does.
+    pub signer: Option<String>,
 }
 
 #[server(endpoint = "engine_status")]
@@ -51,6 +53,7 @@ pub async fn engine_status() -> Result<EngineReport, ServerFnError> {
         provider: default.execution.provider.clone(),
         device: default.execution.device.clone(),
         models,
+        signer: ctx.signer.as_ref().map(|s| s.to_string()),
     })
 }
 
@@ -73,6 +76,17 @@ pub fn AdminPage() -> impl IntoView {
                                     <dt>"Device"</dt>
                                     <dd>{report.device}</dd>
                                 </dl>
+                            </section>
+                            <section class="card">
+                                <h2>"Content Credentials"</h2>
+                                <p data-testid="signing">
+                                    {match report.signer {
+                                        Some(signer) => format!(
+                                            "Results are signed with a C2PA manifest by {signer}. It names the original and the colorization, and any change to the file breaks it."
+                                        ),
+                                        None => "Not signed: no signing certificate is configured. Results still carry their XMP provenance; start Tinct with --c2pa-cert and --c2pa-key to sign them too (see the README).".to_string(),
+                                    }}
+                                </p>
                             </section>
                             <section class="card">
                                 <h2>"Models"</h2>

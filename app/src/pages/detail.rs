@@ -24,6 +24,8 @@ pub struct ResultDetail {
     pub finished_at: Option<String>,
     /// Milliseconds per stage, as JSON.
     pub timings: Option<String>,
+    /// Who signed the result's Content Credentials; `None` when it is not signed.
+    pub content_credentials: Option<String>,
 }
 
 #[server(endpoint = "job_detail")]
@@ -33,7 +35,7 @@ pub async fn job_detail(id: String) -> Result<Option<ResultDetail>, ServerFnErro
     let ctx = server_context()?;
     sqlx::query_as::<_, ResultDetail>(&format!(
         "SELECT id, original_name, preset, input_size, model, model_sha256, original_sha256, status, error, width, height,
-                created_at, finished_at, timings
+                created_at, finished_at, timings, content_credentials
          FROM jobs WHERE id = ? AND {}",
         who.visible_jobs()
     ))
@@ -127,6 +129,12 @@ fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
                     "IPTC digital source type “composite with trained algorithmic media”, the model, the "
                     "preset, the software and the original."
                 </dd>
+                <dt>"Content Credentials"</dt>
+                <dd data-testid="content-credentials">{match (done, job.content_credentials.clone()) {
+                    (true, Some(signed)) => format!("C2PA manifest {signed}; it names the original as the parent and the colorization as the action"),
+                    (true, None) => "Not signed (no signing certificate was configured when it was made)".to_string(),
+                    (false, _) => "–".to_string(),
+                }}</dd>
                 <dt>"Original"</dt>
                 <dd>{format!(
                     "{} (sha256 {}…), kept unchanged",

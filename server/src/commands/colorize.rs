@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use crate::jobs::provenance::label_result;
+use engine::content_credentials::ContentCredentials;
 use engine::encode::OutputFormat;
 use engine::{ColorizeRequest, Engine, InputSize};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +33,7 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
     // Load the model before the progress bar starts, so a broken model fails at once.
     let model = engine.model(request.model.as_deref())?;
     let size = model.input_size(request.size)?;
+    let credentials = common.content_credentials()?;
 
     let (files, mut failures) = collect_inputs(&args.inputs);
     std::fs::create_dir_all(&args.out)
@@ -55,7 +57,10 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
                 let next = queue.lock().ok().and_then(|mut q| q.next());
                 let Some(task) = next else { break };
                 progress.set_message(display_name(&task.input));
-                if let Err(reason) = colorize_one(&engine, &request, args.preset.as_deref(), task) {
+                let preset = args.preset.as_deref();
+                if let Err(reason) =
+                    colorize_one(&engine, &request, preset, credentials.as_deref(), task)
+                {
                     progress.suspend(|| eprintln!("failed: {}: {reason}", task.input.display()));
                     if let Ok(mut failed) = failed.lock() {
                         failed.push((task.input.clone(), reason));
@@ -77,6 +82,12 @@ pub fn run(common: &Common, args: &ColorizeArgs) -> Result<ExitCode, CommandErro
         model.model.label(),
     );
     println!("Results are AI-assisted colorizations; the originals were not modified.");
+    if let Some(credentials) = &credentials {
+        println!(
+            "Their Content Credentials are signed by {}.",
+            credentials.identity()
+        );
+    }
     if let Some(notice) = &model.model.manifest.notice {
         println!("Note: {notice}");
     }
@@ -117,6 +128,7 @@ fn colorize_one(
     engine: &Engine,
     request: &ColorizeRequest,
     preset: Option<&str>,
+    credentials: Option<&ContentCredentials>,
     task: &Task,
 ) -> Result<(), String> {
     let length = std::fs::metadata(&task.input)
@@ -138,6 +150,7 @@ fn colorize_one(
         hex::encode(Sha256::digest(&original)),
         display_name(&task.input),
         preset.unwrap_or("custom").to_string(),
+        credentials,
     )
     .map_err(|e| e.to_string())?;
     // Write beside the target and rename, so an interrupted run never leaves half a file.

@@ -31,6 +31,16 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
         .await
         .map_err(|e| CommandError::Invalid(format!("loading the default model crashed: {e}")))??;
     let presets = engine::presets::load_presets(&common.workflows_dir)?;
+    let content_credentials = common.content_credentials()?;
+    match &content_credentials {
+        Some(credentials) => tracing::info!(
+            signer = %credentials.identity(),
+            "results are signed with Content Credentials"
+        ),
+        None => tracing::info!(
+            "results are not signed with Content Credentials (no --c2pa-cert and --c2pa-key)"
+        ),
+    }
     let db = crate::db::connect(args.database_url.as_deref(), &common.data_dir).await?;
     let sessions = crate::web::session_store(&db).await?;
     let users = app::auth::store::count_users(&db)
@@ -67,6 +77,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             },
             queue_limit: args.queue_limit,
             job_workers: args.job_workers,
+            content_credentials,
         },
     )
     .await?;

@@ -68,6 +68,8 @@ pub struct Completion {
     pub width: u32,
     pub height: u32,
     pub timings_json: String,
+    /// Who signed the result's Content Credentials; `None` when it is not signed.
+    pub content_credentials: Option<String>,
 }
 
 #[derive(Clone)]
@@ -131,7 +133,8 @@ impl JobQueue {
     pub async fn complete(&self, id: &str, done: &Completion) -> Result<bool, JobError> {
         let result = sqlx::query(&format!(
             "UPDATE jobs SET status = 'done', finished_at = {NOW}, error = NULL, result_key = ?,
-                             model_sha256 = ?, width = ?, height = ?, timings = ?
+                             model_sha256 = ?, width = ?, height = ?, timings = ?,
+                             content_credentials = ?
              WHERE id = ? AND status = 'running'"
         ))
         .bind(&done.result_key)
@@ -139,6 +142,7 @@ impl JobQueue {
         .bind(i64::from(done.width))
         .bind(i64::from(done.height))
         .bind(&done.timings_json)
+        .bind(&done.content_credentials)
         .bind(id)
         .execute(&self.db)
         .await?;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::content_credentials::ContentCredentials;
 use engine::encode::OutputFormat;
 use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
@@ -19,6 +20,8 @@ pub struct Workers {
     pub queue: JobQueue,
     pub store: Arc<dyn ObjectStore>,
     pub engine: Arc<Engine>,
+    /// Signs results with Content Credentials when the operator configured a certificate.
+    pub credentials: Option<Arc<ContentCredentials>>,
     pub events: JobEvents,
     /// Woken on every submission, so an idle worker starts at once.
     pub wake: Arc<Notify>,
@@ -99,21 +102,25 @@ impl Workers {
                 .and_then(engine::label::Label::parse),
         };
         let engine = self.engine.clone();
+        let credentials = self.credentials.clone();
         let source = job.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut result = engine.colorize(&bytes, &request)?;
-            label_result(
+        let (result, content_credentials) = tokio::task::spawn_blocking(move || {
+            let mut result = engine
+                .colorize(&bytes, &request)
+                .map_err(|e| e.to_string())?;
+            let signed = label_result(
                 &mut result,
                 &bytes,
                 source.original_sha256,
                 source.original_name,
                 source.preset,
-            )?;
-            Ok::<_, engine::EngineError>(result)
+                credentials.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
+            Ok::<_, String>((result, signed))
         })
         .await
-        .map_err(|e| format!("the colorization crashed: {e}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("the colorization crashed: {e}"))??;
         let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
         let timings = serde_json::json!({
             "decode_ms": result.timings.decode.as_secs_f64() * 1000.0,
@@ -132,6 +139,7 @@ impl Workers {
             width: result.width,
             height: result.height,
             timings_json: timings.to_string(),
+            content_credentials,
         })
     }
 

@@ -16,6 +16,7 @@ use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 use axum::Router;
+use engine::content_credentials::ContentCredentials;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -81,6 +82,8 @@ pub struct StateConfig {
     pub limits: Limits,
     pub queue_limit: i64,
     pub job_workers: usize,
+    /// Signs results with Content Credentials; `None` leaves them unsigned.
+    pub content_credentials: Option<Arc<ContentCredentials>>,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
             queue,
             store: Arc::new(LocalStore::new(config.data_dir.join("objects"))),
             engine: engine.clone(),
+            credentials: config.content_credentials.clone(),
             events: JobEvents::default(),
             wake: Arc::new(Notify::new()),
         };
@@ -116,6 +120,10 @@ impl AppState {
                 db,
                 engine,
                 workflows_dir: config.workflows_dir,
+                signer: config
+                    .content_credentials
+                    .as_ref()
+                    .map(|c| c.identity().clone()),
                 jobs: Arc::new(actions),
                 login_throttle: Arc::new(LoginThrottle::new(
                     config.limits.login_attempts_per_minute,

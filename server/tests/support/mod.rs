@@ -76,38 +76,35 @@ pub async fn test_app(job_workers: usize, queue_limit: i64) -> TestApp {
     test_app_with(job_workers, queue_limit, |_| {}).await
 }
 
-/// The same, with request limits changed by `adjust`.
+/// The same, with the server's settings changed by `adjust`.
 pub async fn test_app_with(
     job_workers: usize,
     queue_limit: i64,
-    adjust: impl FnOnce(&mut Limits),
+    adjust: impl FnOnce(&mut StateConfig),
 ) -> TestApp {
-    let mut limits = Limits {
-        max_file_bytes: 10 << 20,
-        max_files: 20,
-        login_attempts_per_minute: 5,
-        submissions_per_minute: 10_000,
-        secure_cookies: false,
-        request_timeout: std::time::Duration::from_secs(60),
-    };
-    adjust(&mut limits);
     let dir = tempfile::tempdir().unwrap();
-    let db = server::db::connect(None, dir.path()).await.unwrap();
-    let state = AppState::start(
-        db.clone(),
-        engine(dir.path()),
-        StateConfig {
-            site_root: dir.path().to_path_buf(),
-            address: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("data"),
-            workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
-            limits,
-            queue_limit,
-            job_workers,
+    let mut config = StateConfig {
+        site_root: dir.path().to_path_buf(),
+        address: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+        limits: Limits {
+            max_file_bytes: 10 << 20,
+            max_files: 20,
+            login_attempts_per_minute: 5,
+            submissions_per_minute: 10_000,
+            secure_cookies: false,
+            request_timeout: std::time::Duration::from_secs(60),
         },
-    )
-    .await
-    .unwrap();
+        queue_limit,
+        job_workers,
+        content_credentials: None,
+    };
+    adjust(&mut config);
+    let db = server::db::connect(None, dir.path()).await.unwrap();
+    let state = AppState::start(db.clone(), engine(dir.path()), config)
+        .await
+        .unwrap();
     let sessions = server::web::session_store(&db).await.unwrap();
     let admin = store::add_user(&db, "admin", Role::Admin, "admin-password-1")
         .await

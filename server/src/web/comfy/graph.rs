@@ -30,15 +30,18 @@ pub struct Branch {
 /// A refusal in ComfyUI's shape: `{"error": {...}, "node_errors": {...}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptError {
-    pub error: Value,
-    pub node_errors: Value,
+    // Boxed: a JSON value is large, and this travels in every `Result` of the planner.
+    pub error: Box<Value>,
+    pub node_errors: Box<Value>,
 }
 
 impl PromptError {
     fn new(kind: &str, message: &str, details: impl Into<String>) -> Self {
         PromptError {
-            error: json!({ "type": kind, "message": message, "details": details.into(), "extra_info": {} }),
-            node_errors: json!({}),
+            error: Box::new(
+                json!({ "type": kind, "message": message, "details": details.into(), "extra_info": {} }),
+            ),
+            node_errors: Box::new(json!({})),
         }
     }
 
@@ -141,7 +144,7 @@ pub fn plan(prompt: &Value) -> Result<Vec<Branch>, PromptError> {
             "Prompt outputs failed validation",
             "",
         );
-        error.node_errors = json!(node_errors);
+        error.node_errors = Box::new(json!(node_errors));
         return Err(error);
     }
     Ok(branches)
