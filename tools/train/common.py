@@ -181,5 +181,16 @@ class ExportWrapper(nn.Module):
         return F.interpolate(ab, scale_factor=4.0, mode="bilinear", align_corners=False)
 
 
+class EnsembleNet(nn.Module):
+    """Several trained nets as one: the mean of their logits (same bins, same output size)."""
+
+    def __init__(self, nets):
+        super().__init__()
+        self.members = nn.ModuleList(nets)
+
+    def forward(self, x):
+        return sum(net(x) for net in self.members) / len(self.members)
+
+
 def build_net(stats):
     return TinctNet(len(stats["centers"]))
