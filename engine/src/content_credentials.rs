@@ -205,7 +205,7 @@ impl ContentCredentials {
             .split_once(' ')
             .unwrap_or((record.software.as_str(), ""));
         let definition = json!({
-            "title": record.original_name,
+            "title": format!("{} (AI-assisted colorization)", record.original_name),
             "format": result_mime,
             "claim_generator_info": [{ "name": name, "version": version }],
         });
