@@ -111,6 +111,11 @@ test('the gallery shows each result; the detail view compares it with its origin
   assert.match(facts, /tinct-mini \(sha256 [0-9a-f]{12}…\)/);
   assert.match(facts, /portrait/);
   assert.match(facts, /240 × 160 px/);
+  // This server has no signing certificate, and the detail view says the result is not signed.
+  assert.match(
+    await page.locator('[data-testid="content-credentials"]').innerText(),
+    /^Not signed \(no signing certificate was configured when it was made\)$/,
+  );
   assert.match(await page.locator('.ai-label').innerText(), /AI-assisted colorization/);
   await page.screenshot({ path: path.join(outputDir, 'detail.png'), fullPage: true });
 
