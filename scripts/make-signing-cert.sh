@@ -11,6 +11,8 @@ set -euo pipefail
 dir=${1:?usage: make-signing-cert.sh DIR [signer name] [organisation]}
 name=${2:-Tinct test signer}
 org=${3:-Tinct test}
+# The keys are never readable by others, not even while they are being written.
+umask 077
 mkdir -p "$dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -37,5 +39,5 @@ openssl req -new -key "$dir/signer.key" -subj "/CN=$name/O=$org" -config "$work/
 openssl x509 -req -in "$work/signer.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -sha256 -days 825 -extfile "$work/ext.cnf" -extensions tinct_signer -out "$work/signer.pem" 2>/dev/null
 cat "$work/signer.pem" "$work/ca.pem" >"$dir/signer-chain.pem"
-chmod 600 "$dir/signer.key"
+chmod 644 "$dir/signer-chain.pem"
 echo "wrote $dir/signer-chain.pem and $dir/signer.key (ES256)"
