@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::{json as read_json, multipart, test_app, test_data, TestApp};
+use support::{json as read_json, multipart, serve, test_app, test_data, TestApp};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -50,26 +50,10 @@ async fn upload(app: &TestApp, name: &str, bytes: &[u8]) -> (StatusCode, Value) 
     read_json(app.send(request).await).await
 }
 
-/// Serves the app on a loopback port (the websocket needs a real connection).
-async fn serve(app: &TestApp) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    address
-}
-
 #[tokio::test]
 async fn a_comfyui_client_uploads_queues_waits_on_the_websocket_and_downloads_the_results() {
     let app = test_app(1, 100).await;
-    let address = serve(&app).await;
+    let address = serve(app.router.clone()).await;
     let png = std::fs::read(test_data("reference_input.png")).unwrap();
 
     let (status, uploaded) = upload(&app, "harbour.png", &png).await;
@@ -268,7 +252,7 @@ async fn system_stats_and_object_info_describe_the_real_engine() {
 #[tokio::test]
 async fn another_sites_page_cannot_open_the_websocket_with_the_session() {
     let app = test_app(0, 100).await;
-    let address = serve(&app).await;
+    let address = serve(app.router.clone()).await;
     app::auth::store::add_user(&app.db, "ana", app::auth::Role::Staff, "ana-password-1")
         .await
         .unwrap();

@@ -225,6 +225,22 @@ async fn bad_settings_are_refused_with_a_sentence() {
     );
 }
 
+/// The result file of a finished job, as the API serves it.
+async fn result_bytes(app: &TestApp, id: &str) -> Vec<u8> {
+    let response = app
+        .send(
+            Request::get(format!("/api/v1/jobs/{id}/result"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 /// Calls a server function the way a form without JavaScript does.
 async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String) {
     let request = Request::post(format!("/api/{name}"))
@@ -449,16 +465,7 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         let jobs = wait_until_finished(&app, &batch).await;
         assert_eq!(jobs[0]["status"], "done", "{jobs:?}");
         let id = jobs[0]["id"].as_str().unwrap();
-        let response = app
-            .send(
-                Request::get(format!("/api/v1/jobs/{id}/result"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        let result = axum::body::to_bytes(response.into_body(), 10 << 20)
-            .await
-            .unwrap();
+        let result = result_bytes(&app, id).await;
         let path = app.dir.path().join(format!("result.{format}"));
         std::fs::write(&path, &result).unwrap();
 
@@ -505,21 +512,6 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         }))
         .await;
     assert_eq!(stored.1.len(), String::from_utf8_lossy(&bytes).len());
-}
-
-async fn result_bytes(app: &TestApp, id: &str) -> Vec<u8> {
-    let response = app
-        .send(
-            Request::get(format!("/api/v1/jobs/{id}/result"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    axum::body::to_bytes(response.into_body(), 10 << 20)
-        .await
-        .unwrap()
-        .to_vec()
 }
 
 /// A signing certificate made the way the README tells operators to try it.
@@ -650,16 +642,7 @@ async fn a_visible_label_is_drawn_only_when_asked_and_only_in_its_corner() {
         let batch = body["batch_id"].as_str().unwrap().to_string();
         let jobs = wait_until_finished(&app, &batch).await;
         let id = jobs[0]["id"].as_str().unwrap();
-        let response = app
-            .send(
-                Request::get(format!("/api/v1/jobs/{id}/result"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        let bytes = axum::body::to_bytes(response.into_body(), 10 << 20)
-            .await
-            .unwrap();
+        let bytes = result_bytes(&app, id).await;
         results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
     }
     let (plain, labelled) = (&results[0], &results[1]);

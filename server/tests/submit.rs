@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 
-use support::{test_app, test_data};
+use support::{serve, test_app, test_data};
 
 fn client(server: &str, token: &str, scans: &Path, out: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tinct"));
@@ -56,16 +56,7 @@ async fn the_batch_client_downloads_a_folder_and_resumes_without_uploading_again
                 }
                 next.run(request)
             }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let server = format!("http://{}", serve(router).await);
 
     let scans = app.dir.path().join("scans");
     std::fs::create_dir_all(scans.join("box-2")).unwrap();

@@ -78,15 +78,7 @@ pub async fn job_original(
         .get_bytes(&key)
         .await
         .map_err(ApiError::internal)?;
-    let mime = match format.as_str() {
-        "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "tiff" => "image/tiff",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        _ => "application/octet-stream",
-    };
-    Ok(download(bytes, mime, &name))
+    Ok(download(bytes, mime_of(&format), &name))
 }
 
 /// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
@@ -185,6 +177,12 @@ async fn cached_preview(
         HeaderValue::from_static("private, max-age=604800, immutable"),
     );
     Ok(response)
+}
+
+/// The media type of a stored image, from the format name recorded with it (`png`, `jpeg`, …).
+pub(crate) fn mime_of(format: &str) -> &'static str {
+    image::ImageFormat::from_extension(format)
+        .map_or("application/octet-stream", |f| f.to_mime_type())
 }
 
 /// A file response that browsers save rather than render, with a header-safe name.

@@ -9,7 +9,7 @@ mod openapi;
 mod submit;
 
 pub use events::{events, EventFilter};
-pub(crate) use files::file_response;
+pub(crate) use files::{file_response, mime_of};
 pub use files::{job_original, job_preview, job_result, job_thumbnail};
 pub(crate) use jobs::readable;
 pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter, JobView};

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use app::auth::{Principal, Role};
 
 use crate::storage::ObjectKey;
-use crate::web::api::{file_response, readable, sanitize_name, store_original};
+use crate::web::api::{file_response, mime_of, readable, sanitize_name, store_original};
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -119,17 +119,6 @@ pub struct ViewQuery {
     pub kind: Option<String>,
 }
 
-fn mime(format: &str) -> &'static str {
-    match format {
-        "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "tiff" => "image/tiff",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        _ => "application/octet-stream",
-    }
-}
-
 /// `GET /view?filename=&subfolder=&type=`: an uploaded input or a result.
 pub async fn view(
     State(state): State<AppState>,
@@ -154,7 +143,7 @@ pub async fn view(
             .map_err(ApiError::internal)?;
         let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
         let bytes = store.get_bytes(&key).await.map_err(ApiError::internal)?;
-        return Ok(file_response(Body::from(bytes), mime(&format), None));
+        return Ok(file_response(Body::from(bytes), mime_of(&format), None));
     }
     // Results are reported as `<job id>.<png|jpg>`.
     let job_id = query
@@ -175,5 +164,5 @@ pub async fn view(
     };
     let key = ObjectKey::new(key).map_err(ApiError::internal)?;
     let bytes = store.get_bytes(&key).await.map_err(ApiError::internal)?;
-    Ok(file_response(Body::from(bytes), mime(&format), None))
+    Ok(file_response(Body::from(bytes), mime_of(&format), None))
 }
