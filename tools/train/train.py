@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--l1", type=float, default=0.01, help="weight of L1 on annealed-mean ab")
+    ap.add_argument("--psnr", type=float, default=0.0,
+                    help="weight of the per-image ab-PSNR term (dB, subtracted): the metric itself")
     ap.add_argument("--temperature", type=float, default=0.38)
     ap.add_argument("--rebalance-power", type=float, default=1.0,
                     help="use rebalancing weights ** p (1 = Zhang et al., 0 = plain CE)")
@@ -125,7 +127,7 @@ def main():
     budget = args.minutes * 60.0
     t_last = time.time()
     t_ck = t_last
-    run_loss, run_ce, run_l1, nlog = 0.0, 0.0, 0.0, 0
+    run_loss, run_ce, run_l1, run_psnr, nlog = 0.0, 0.0, 0.0, 0.0, 0
     net.train()
     def finished():
         return step >= args.steps if args.steps else elapsed >= budget
@@ -147,13 +149,20 @@ def main():
         logp = F.log_softmax(logits, dim=1)
         ce = (-(tgt * logp).sum(1) * pw).mean()
         loss = ce
-        if args.l1 > 0:
+        if args.l1 > 0 or args.psnr > 0:
             p = torch.softmax(logits / args.temperature, dim=1)
             ab_hat = torch.einsum("nqhw,qc->nchw", p, centers)
             ab_hat = F.interpolate(ab_hat, scale_factor=4.0, mode="bilinear", align_corners=False)
             l1 = (ab_hat - ab).abs().mean()
             loss = loss + args.l1 * l1
             run_l1 += l1.item()
+        if args.psnr > 0:
+            # The evaluation averages ab-PSNR over images, i.e. -10 log10(MSE) per image: an
+            # image whose true colours are faint is punished for a vivid guess more than L1 says.
+            mse = ((ab_hat - ab) ** 2).mean(dim=(1, 2, 3))
+            psnr = 10.0 * torch.log10(255.0 ** 2 / (mse + 1e-3))
+            loss = loss - args.psnr * psnr.mean()
+            run_psnr += psnr.mean().item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -167,8 +176,8 @@ def main():
         t_last = now
         if step % 50 == 0:
             print(f"step {step} t={elapsed / 60:.1f}min lr={lr:.2e} loss={run_loss / nlog:.4f} "
-                  f"ce={run_ce / nlog:.4f} l1={run_l1 / nlog:.2f}", flush=True)
-            run_loss, run_ce, run_l1, nlog = 0.0, 0.0, 0.0, 0
+                  f"ce={run_ce / nlog:.4f} l1={run_l1 / nlog:.2f} psnr={run_psnr / nlog:.2f}", flush=True)
+            run_loss, run_ce, run_l1, run_psnr, nlog = 0.0, 0.0, 0.0, 0.0, 0
         if now - t_ck > args.ckpt_every or finished():
             t_ck = now
             ck = {"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
