@@ -91,6 +91,10 @@ def run_eval(files, predict, size, mean_ab, keep=()):
         if i in keep:
             kept[i] = (grey8, out8, rgb8)
     summary = {k: tuple(float(np.mean([r[j] for r in v])) for j in range(3)) for k, v in res.items()}
+    # How sure the gain over the constant-mean baseline is: the standard error of the per-image
+    # (paired) differences, since both run on the same images.
+    diff = np.array([m[0] - b[0] for m, b in zip(res["model"], res["mean_ab"])])
+    summary["gain_se"] = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
     return summary, kept, t_model / max(1, len(files))
 
 
@@ -164,6 +168,12 @@ def main():
         abs_ = "-" if k == "original" else f"{ab:.2f}"
         rgbs = "-" if k == "original" else f"{rgb:.2f}"
         print(f"| {names[k]} | {abs_} | {rgbs} | {c:.1f} |")
+
+    gain, colour = summary["model"][0] - summary["mean_ab"][0], summary["model"][2]
+    print(f"\nagainst the goals: ab-PSNR {gain:+.3f} dB (standard error {summary['gain_se']:.3f}) "
+          f"over the constant-mean baseline "
+          f"(goal >= +0.5: {'met' if gain >= 0.5 else 'NOT met'}), colourfulness {colour:.2f} "
+          f"(goal >= 20: {'met' if colour >= 20 else 'NOT met'})")
 
     if args.sheet:
         contact_sheet(kept, args.sheet)
