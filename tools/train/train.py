@@ -5,7 +5,8 @@
 
 Loss: class-rebalanced cross-entropy over quantised ab bins (Zhang et al. 2016, soft-encoded
 targets, 5 nearest bins, sigma 5) on S/4-resolution targets, plus a small L1 term on the
-annealed-mean decoded ab at full resolution.
+annealed-mean decoded ab at full resolution; optionally (--psnr) minus the per-image ab-PSNR of that
+decoding, which is what the evaluation averages.
 """
 import argparse
 import copy
