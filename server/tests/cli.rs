@@ -1,13 +1,11 @@
 //! The `tinct` command line, run as a user would run it.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn test_data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../engine/tests/data")
-        .join(name)
-}
+use support::{make_signing_cert, test_data};
 
 /// A data directory whose imported-models folder holds the tiny test model as `tiny`.
 fn setup() -> tempfile::TempDir {
@@ -288,31 +286,27 @@ fn a_missing_onnx_runtime_is_a_clear_error_not_a_panic() {
 fn colorize_signs_with_a_configured_certificate_and_refuses_an_unusable_one_at_once() {
     let dir = setup();
     let certs = dir.path().join("certs");
-    let made = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-signing-cert.sh"))
-        .arg(&certs)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", text(&made.stderr));
-    let chain = certs.join("signer-chain.pem");
-    let key = certs.join("signer.key");
+    let (chain, key) = make_signing_cert(&certs, "Tinct test signer", "Tinct test");
     let scans = dir.path().join("scans");
     std::fs::create_dir_all(&scans).unwrap();
     std::fs::copy(test_data("reference_input.png"), scans.join("pier.png")).unwrap();
+    let colorize_signed = |out_dir: &Path, cert: &Path| {
+        tinct(
+            dir.path(),
+            &[
+                "colorize",
+                scans.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--c2pa-cert",
+                cert.to_str().unwrap(),
+                "--c2pa-key",
+                key.to_str().unwrap(),
+            ],
+        )
+    };
     let out_dir = dir.path().join("out");
-    let out = tinct(
-        dir.path(),
-        &[
-            "colorize",
-            scans.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--c2pa-cert",
-            chain.to_str().unwrap(),
-            "--c2pa-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let out = colorize_signed(&out_dir, &chain);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(
@@ -329,19 +323,7 @@ fn colorize_signs_with_a_configured_certificate_and_refuses_an_unusable_one_at_o
     let ca = &chain_text[chain_text.rfind("-----BEGIN CERTIFICATE-----").unwrap()..];
     std::fs::write(certs.join("ca.pem"), ca).unwrap();
     let refused_dir = dir.path().join("refused");
-    let out = tinct(
-        dir.path(),
-        &[
-            "colorize",
-            scans.to_str().unwrap(),
-            "--out",
-            refused_dir.to_str().unwrap(),
-            "--c2pa-cert",
-            certs.join("ca.pem").to_str().unwrap(),
-            "--c2pa-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let out = colorize_signed(&refused_dir, &certs.join("ca.pem"));
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
     assert!(

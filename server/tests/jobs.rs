@@ -12,7 +12,7 @@ use engine::content_credentials::{verify, ContentCredentials};
 use serde_json::Value;
 use tokio_stream::StreamExt;
 
-use support::{json, multipart, test_app, test_app_with, test_data, TestApp};
+use support::{json, make_signing_cert, multipart, test_app, test_app_with, test_data, TestApp};
 
 fn png_bytes() -> Vec<u8> {
     std::fs::read(test_data("reference_input.png")).unwrap()
@@ -260,7 +260,7 @@ fn stored_files(app: &TestApp, folder: &str) -> usize {
     walk(&app.dir.path().join("data/objects").join(folder))
 }
 
-fn walk(dir: &std::path::Path) -> usize {
+fn walk(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| {
         entries
             .flatten()
@@ -403,7 +403,7 @@ async fn a_retried_submission_with_the_same_idempotency_key_queues_nothing_twice
 }
 
 /// What exiftool, an independent reader, finds in a file: `{"GROUP:Tag": value}`.
-fn exiftool(path: &std::path::Path) -> Value {
+fn exiftool(path: &Path) -> Value {
     let output = std::process::Command::new("exiftool")
         .args(["-j", "-n", "-G1", "-struct"])
         .arg(path)
@@ -515,27 +515,9 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
 }
 
 /// A signing certificate made the way the README tells operators to try it.
-fn signing_credentials(dir: &std::path::Path) -> Arc<ContentCredentials> {
-    let made = std::process::Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-signing-cert.sh"))
-        .arg(dir)
-        .arg("City Archive signer")
-        .arg("City Archive")
-        .output()
-        .expect("openssl must be installed (scripts/setup.sh installs it)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    Arc::new(
-        ContentCredentials::from_files(
-            &dir.join("signer-chain.pem"),
-            &dir.join("signer.key"),
-            "es256",
-        )
-        .unwrap(),
-    )
+fn signing_credentials(dir: &Path) -> Arc<ContentCredentials> {
+    let (chain, key) = make_signing_cert(dir, "City Archive signer", "City Archive");
+    Arc::new(ContentCredentials::from_files(&chain, &key, "es256").unwrap())
 }
 
 #[tokio::test]

@@ -20,6 +20,22 @@ pub fn test_data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A test CA and an ES256 signer for `name (org)`, made by the script the README gives operators
+/// to try signing. Returns the certificate chain and the key.
+pub fn make_signing_cert(dir: &Path, name: &str, org: &str) -> (PathBuf, PathBuf) {
+    let made = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-signing-cert.sh"))
+        .args([dir.as_os_str(), name.as_ref(), org.as_ref()])
+        .output()
+        .expect("bash and openssl must be installed (scripts/setup.sh installs openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (dir.join("signer-chain.pem"), dir.join("signer.key"))
+}
+
 /// An engine whose default model is the tiny test graph (registered as `tiny`, S = 64).
 pub fn engine(dir: &Path) -> Arc<engine::Engine> {
     let library = std::env::var_os("ORT_DYLIB_PATH")
