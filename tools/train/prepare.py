@@ -1,6 +1,7 @@
 """Build the compact training cache and the ab-bin statistics.
 
   python prepare.py --data /work/shared/data/train
+  python prepare.py --mini2 --data /work/shared/data/train --data2 /work/shared/data/train2
 
 Writes cache/train.pt (uint8 RGB images, short side <= 192, outside git) and
 train_stats.json (bin centres, rebalancing weights, training-set mean a/b; small, committed).
@@ -31,12 +32,42 @@ def load_small(path):
     return np.asarray(im, dtype=np.uint8).copy()
 
 
+def prepare_mini2(args):
+    """Every photo of train/ and train2/. Held out as the tune split (never trained on, the
+    only data checkpoints and decodings are chosen on): the same 30 BSDS500-train photos as
+    Tinct-mini, every 20th ImageNet detection sample and every 40th face crop. CamVid frames
+    are all trained on: neighbouring frames are alike, so a held-out frame would flatter."""
+    global SHORT
+    SHORT = 256
+    bsds = sorted(glob.glob(os.path.join(args.data, "bsds500", "*")))
+    det = sorted(glob.glob(os.path.join(args.data2, "imagenet-det-samples", "*")))
+    faces = sorted(glob.glob(os.path.join(args.data2, "face-crops", "*")))
+    tune = bsds[::7][:30] + det[::20] + faces[::40]
+    held = set(tune)
+    every = (sorted(glob.glob(os.path.join(args.data, "imagenet-samples", "*"))) + bsds + det + faces
+             + sorted(glob.glob(os.path.join(args.data2, "camvid-streets", "*")))
+             + sorted(glob.glob(os.path.join(args.data2, "intel-scenes", "*"))))
+    train = [f for f in every if f not in held]
+    print(f"train images: {len(train)}  tune (held out): {len(tune)}", flush=True)
+    os.makedirs(os.path.join(HERE, "cache"), exist_ok=True)
+    torch.save({"train": [torch.from_numpy(load_small(f)) for f in train],
+                "tune": [torch.from_numpy(load_small(f)) for f in tune],
+                "train_files": train, "tune_files": tune},
+               os.path.join(HERE, "cache", "train2.pt"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data/train")
     ap.add_argument("--lam", type=float, default=0.5, help="rebalancing mix (Zhang et al. lambda)")
     ap.add_argument("--sigma", type=float, default=5.0, help="prior smoothing in ab units")
+    ap.add_argument("--mini2", action="store_true",
+                    help="Tinct-mini 2: train/ + train2/, short side <= 256, into cache/train2.pt "
+                         "(the ab bins and weights of train_stats.json are kept)")
+    ap.add_argument("--data2", default="/work/shared/data/train2")
     args = ap.parse_args()
+    if args.mini2:
+        return prepare_mini2(args)
 
     files = sorted(glob.glob(os.path.join(args.data, "imagenet-samples", "*")))
     bsds = sorted(glob.glob(os.path.join(args.data, "bsds500", "*")))

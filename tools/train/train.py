@@ -2,6 +2,8 @@
 
   python train.py --minutes 75            # trains until 75 min of training time in total
   python train.py --minutes 75            # run again: resumes from checkpoints/last.pt
+  python train.py --arch lite0 --cache cache/train2.pt --crop 192 --lr 1e-3 --ckpt-dir checkpoints/m2
+                                          # Tinct-mini 2: pretrained EfficientNet-Lite0 encoder
 
 Loss: class-rebalanced cross-entropy over quantised ab bins (Zhang et al. 2016, soft-encoded
 targets, 5 nearest bins, sigma 5) on S/4-resolution targets, plus a small L1 term on the
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import HERE, build_net, grey_to_net_input, load_stats, t_grey_input, t_srgb_to_lab
+from common import HERE, build_net, load_stats, net_input, t_grey_input, t_srgb_to_lab
 
 CKPT_DIR = os.path.join(HERE, "checkpoints")
 
@@ -91,19 +93,30 @@ def main():
                     help="schedule length in steps instead of minutes (robust to a busy CPU)")
     ap.add_argument("--ckpt-dir", default=CKPT_DIR, help="where last.pt is kept")
     ap.add_argument("--init", default="", help="warm start: weights (net+ema) from this checkpoint, fresh schedule")
+    ap.add_argument("--arch", default="mini", choices=["mini", "lite0", "lite2"],
+                    help="mini: Tinct-mini from scratch; liteN: Tinct-mini 2 on a pretrained EfficientNet-LiteN")
+    ap.add_argument("--cache", default=os.path.join(HERE, "cache", "train.pt"))
+    ap.add_argument("--encoder-lr", type=float, default=0.1, help="encoder lr as a fraction of --lr")
+    ap.add_argument("--freeze-steps", type=int, default=300,
+                    help="steps with the pretrained encoder frozen (the decoder learns first)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     stats = load_stats()
-    data = torch.load(os.path.join(HERE, "cache", "train.pt"))
+    data = torch.load(args.cache)
     imgs = data["train"]
     enc = SoftEncoder(stats)
     enc.weights = enc.weights ** args.rebalance_power
     enc.weights = enc.weights / (enc.weights * torch.tensor(stats["prior"], dtype=torch.float32)).sum()
     centers = enc.centers
-    net = build_net(stats)
+    net = build_net(stats, args.arch).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(net).eval()
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    enc_params = list(net.enc.parameters()) if args.arch != "mini" else []
+    enc_ids = {id(p) for p in enc_params}
+    groups = [{"params": [p for p in net.parameters() if id(p) not in enc_ids], "scale": 1.0, "encoder": False}]
+    if enc_params:
+        groups.append({"params": enc_params, "scale": args.encoder_lr, "encoder": True})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     nparams = sum(p.numel() for p in net.parameters())
     print(f"params: {nparams}  Q={len(centers)}  train images: {len(imgs)}", flush=True)
 
@@ -137,13 +150,13 @@ def main():
         frac = step / args.steps if args.steps else elapsed / budget
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["scale"] * (0.0 if g["encoder"] and step < args.freeze_steps else 1.0)
         rgb = sample_batch(imgs, args.bs, args.crop, rng)
         with torch.no_grad():
             lab = t_srgb_to_lab(rgb)
             L = lab[:, :1]
             ab = lab[:, 1:]
-            x = grey_to_net_input(t_grey_input(L))
+            x = net_input(args.arch, t_grey_input(L)).contiguous(memory_format=torch.channels_last)
             ab4 = F.avg_pool2d(ab, 4)
             tgt, pw = enc(ab4)
         logits = net(x)
@@ -182,7 +195,7 @@ def main():
         if now - t_ck > args.ckpt_every or finished():
             t_ck = now
             ck = {"net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                  "step": step, "elapsed": elapsed, "args": vars(args)}
+                  "step": step, "elapsed": elapsed, "args": vars(args), "arch": args.arch}
             torch.save(ck, last + ".tmp")
             os.replace(last + ".tmp", last)
             print(f"checkpoint at step {step}", flush=True)
