@@ -17,6 +17,7 @@ missing=()
 command -v cc >/dev/null || missing+=(build-essential)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
@@ -66,4 +67,13 @@ fi
 if [ ! -d end2end/node_modules/playwright-core ]; then
   say "Installing the browser-test driver (npm playwright-core)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi
+
+# ComfyUI's example clients (end2end/comfy/clients.py) need `websocket-client`: a project-local
+# virtual environment, nothing system-wide.
+COMFY_VENV="$TINCT_ROOT/.local/comfy-venv"
+if [ ! -x "$COMFY_VENV/bin/python" ] || ! "$COMFY_VENV/bin/python" -c "import websocket" 2>/dev/null; then
+  say "Setting up the Python environment for ComfyUI's example clients"
+  python3 -m venv "$COMFY_VENV"
+  "$COMFY_VENV/bin/pip" install --quiet --disable-pip-version-check websocket-client==1.9.2
 fi

@@ -4,6 +4,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash scripts/setup.sh
 bash scripts/build.sh debug site
 
+say "Formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+
 # `cargo test` also builds target/debug/tinct (with the same features), which the browser tests run.
 say "Unit and integration tests"
 cargo test --workspace --exclude frontend

@@ -16,6 +16,16 @@ pub struct ServerContext {
     pub signer: Option<engine::content_credentials::SignerIdentity>,
     pub jobs: Arc<dyn JobControl>,
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
+    /// Woken whenever an account or token changes (disabled, deleted, password reset, revoked),
+    /// so that open event streams check at once whether they may go on.
+    pub account_changed: Arc<tokio::sync::Notify>,
+}
+
+/// Tells open event streams that an account or token changed.
+pub fn account_changed() {
+    if let Some(ctx) = use_context::<ServerContext>() {
+        ctx.account_changed.notify_waiters();
+    }
 }
 
 /// What staff can do to a job from the pages. The server's job queue implements it, so the

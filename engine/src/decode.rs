@@ -84,6 +84,68 @@ pub fn probe_file(path: &std::path::Path, max_pixels: u64) -> Result<(ImageForma
     Ok((format, width, height))
 }
 
+/// Whether a file of `format` on disk is complete, judged from its structure without decoding:
+/// a cut-off upload is refused at once with the same message its job would end with. JPEG needs
+/// an end-of-image marker after its last scan, PNG its `IEND` chunk, WebP and BMP the length
+/// their headers declare. TIFF has no such mark and passes.
+pub fn check_complete(path: &std::path::Path, format: ImageFormat) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 1 << 20;
+    let truncated = |what: &str| {
+        Err(EngineError::Corrupt(format!(
+            "the {what} file is truncated"
+        )))
+    };
+    let mut file =
+        std::fs::File::open(path).map_err(|e| EngineError::io("cannot read the upload", e))?;
+    let length = file
+        .metadata()
+        .map_err(|e| EngineError::io("cannot read the upload", e))?
+        .len();
+    let mut head = [0u8; 16];
+    let mut tail = Vec::new();
+    let read = (|| {
+        file.read_exact(&mut head[..16.min(length as usize)])?;
+        file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))?;
+        file.read_to_end(&mut tail)
+    })();
+    read.map_err(|e| EngineError::io("cannot read the upload", e))?;
+    match format {
+        // The last 1 MiB: enough to hold the end of the last scan and the end marker.
+        ImageFormat::Jpeg => {
+            let last = |marker: u8| tail.windows(2).rposition(|w| w == [0xFF, marker]);
+            let complete = match (last(0xDA), last(0xD9)) {
+                (Some(scan), Some(end)) => end > scan,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if !complete {
+                return truncated("JPEG");
+            }
+        }
+        ImageFormat::Png => {
+            let end = tail.len().saturating_sub(4096);
+            if !tail[end..].windows(4).any(|w| w == b"IEND") {
+                return truncated("PNG");
+            }
+        }
+        ImageFormat::WebP => {
+            let declared = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]])) + 8;
+            if length < declared {
+                return truncated("WebP");
+            }
+        }
+        ImageFormat::Bmp => {
+            let declared = u64::from(u32::from_le_bytes([head[2], head[3], head[4], head[5]]));
+            if length < declared {
+                return truncated("BMP");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Decodes a whole file held in memory.
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<SourceImage> {
     let (format, mut decoder) = open(bytes, max_pixels)?;

@@ -213,6 +213,13 @@ pub struct ServeArgs {
     /// Most files in one submission.
     #[arg(long, env = "TINCT_MAX_FILES", default_value_t = 1000)]
     pub max_files: usize,
+    /// Largest whole submission (all its files together), in MiB; a request declaring more is
+    /// refused before anything is read.
+    #[arg(long, env = "TINCT_MAX_SUBMISSION_MB", default_value_t = 4096)]
+    pub max_submission_mb: u64,
+    /// Seconds a client may take to send a request's headers (slow clients are cut off).
+    #[arg(long, env = "TINCT_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
     /// Sign-in attempts allowed per address and per account name in a minute.
     #[arg(long, env = "TINCT_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,

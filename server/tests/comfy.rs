@@ -33,6 +33,18 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
+/// ComfyUI's websocket for `client_id`, with a token.
+async fn connect(address: std::net::SocketAddr, client_id: &str, token: &str) -> Socket {
+    let mut request = format!("ws://{address}/ws?clientId={client_id}")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
 async fn post_json(app: &TestApp, uri: &str, body: Value) -> (StatusCode, Value) {
     let request = Request::post(uri)
         .header(header::CONTENT_TYPE, "application/json")
@@ -76,14 +88,7 @@ async fn a_comfyui_client_uploads_queues_waits_on_the_websocket_and_downloads_th
     assert_eq!(renamed["name"], "harbour (1).png");
 
     let client_id = "5f0c0c1e-test-client";
-    let mut ws_request = format!("ws://{address}/ws?clientId={client_id}")
-        .into_client_request()
-        .unwrap();
-    ws_request.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {}", app.token).parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request).await.unwrap();
+    let mut socket = connect(address, client_id, &app.token).await;
     let hello = next(&mut socket).await;
     assert_eq!(hello["type"], "status");
     assert_eq!(hello["data"]["sid"], client_id);
@@ -228,16 +233,38 @@ async fn system_stats_and_object_info_describe_the_real_engine() {
     );
     assert!(stats["system"]["ram_total"].as_u64().unwrap() > 0);
     let (_, info) = app.get_json("/api/object_info").await;
-    for class in ["LoadImage", "DDColor_Colorize", "SaveImage", "PreviewImage"] {
+    for class in [
+        "LoadImage",
+        "DDColor_Colorize",
+        "SaveImage",
+        "PreviewImage",
+        "SaveImageWebsocket",
+    ] {
         assert!(info.get(class).is_some(), "{class}");
     }
     assert_eq!(
         info["DDColor_Colorize"]["input"]["required"]["model_input_size"][0],
         "INT"
     );
+    // ComfyUI-DDColor's four checkpoint names, then the installed models.
     assert_eq!(
         info["DDColor_Colorize"]["input"]["required"]["checkpoint"][0],
-        json!(["tiny"])
+        json!([
+            "ddcolor_paper_tiny.pth",
+            "ddcolor_paper.pth",
+            "ddcolor_modelscope.pth",
+            "ddcolor_artistic.pth",
+            "tiny"
+        ])
+    );
+    let range = &info["DDColor_Colorize"]["input"]["required"]["model_input_size"][1];
+    assert_eq!(
+        (
+            range["min"].clone(),
+            range["max"].clone(),
+            range["step"].clone()
+        ),
+        (json!(32), json!(4096), json!(32))
     );
     let (_, one) = app.get_json("/object_info/SaveImage").await;
     assert_eq!(one.as_object().unwrap().len(), 1);
@@ -273,4 +300,74 @@ async fn another_sites_page_cannot_open_the_websocket_with_the_session() {
         let result = tokio_tungstenite::connect_async(request).await;
         assert_eq!(result.is_ok(), allowed, "origin {origin}");
     }
+}
+
+#[tokio::test]
+async fn save_image_websocket_sends_the_result_as_comfyuis_binary_frame_and_history_is_json_at_the_root(
+) {
+    let app = test_app(1, 100).await;
+    let address = serve(app.router.clone()).await;
+    let png = std::fs::read(test_data("reference_input.png")).unwrap();
+    assert_eq!(upload(&app, "scan.png", &png).await.0, StatusCode::OK);
+    let client_id = "ws-images-client";
+    let mut socket = connect(address, client_id, &app.token).await;
+    let graph = json!({
+        "1": { "class_type": "LoadImage", "inputs": { "image": "scan.png" } },
+        "2": { "class_type": "DDColor_Colorize", "inputs": { "image": ["1", 0], "model_input_size": 64, "checkpoint": "ddcolor_paper_tiny.pth" } },
+        "save_image_websocket_node": { "class_type": "SaveImageWebsocket", "inputs": { "images": ["2", 0] } },
+    });
+    let (status, queued) = post_json(
+        &app,
+        "/prompt",
+        json!({ "prompt": graph, "client_id": client_id }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{queued}");
+    let prompt_id = queued["prompt_id"].as_str().unwrap().to_string();
+
+    // As websockets_api_example_ws_images.py reads it: every `executing` names the prompt; the
+    // frames that arrive while the output node is current are the images.
+    let (mut current, mut images, mut nodes) = (String::new(), Vec::new(), Vec::new());
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("no websocket message in 60 s")
+            .unwrap()
+            .unwrap();
+        match frame {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(&text).unwrap();
+                if message["type"] == "executing" {
+                    let data = &message["data"];
+                    assert!(data.get("prompt_id").is_some(), "{message}");
+                    if data["prompt_id"] == prompt_id.as_str() {
+                        if data["node"].is_null() {
+                            break;
+                        }
+                        current = data["node"].as_str().unwrap().to_string();
+                        nodes.push(current.clone());
+                    }
+                }
+            }
+            Message::Binary(bytes) if current == "save_image_websocket_node" => {
+                assert_eq!(&bytes[..8], &[0, 0, 0, 1, 0, 0, 0, 2]);
+                images.push(bytes[8..].to_vec());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(nodes, ["1", "2", "save_image_websocket_node"]);
+    assert_eq!(images.len(), 1);
+    let result = image::load_from_memory(&images[0]).unwrap();
+    assert_eq!(
+        result.width(),
+        image::load_from_memory(&png).unwrap().width()
+    );
+
+    // `GET /history` at the root answers a program with JSON (a browser gets the History page).
+    let (status, history) = app.get_json("/history?max_items=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(history.get(&prompt_id).is_some(), "{history}");
+    let (_, none) = app.get_json("/history?offset=1").await;
+    assert_eq!(none, json!({}));
 }

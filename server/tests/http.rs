@@ -32,10 +32,25 @@ async fn the_home_page_is_rendered_with_the_hydration_bundle() {
     assert!(body.contains("/pkg/tinct.css"));
 }
 
+/// A page as a browser asks for it (`/history` answers programs with ComfyUI's JSON).
+async fn page(app: &support::TestApp, uri: &str) -> (StatusCode, String) {
+    let response = app
+        .send(
+            Request::get(uri)
+                .header(axum::http::header::ACCEPT, "text/html,*/*;q=0.8")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 10 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 #[tokio::test]
 async fn history_lists_the_jobs_table() {
     let app = test_app(1, 100).await;
-    let (_, empty) = app.get("/history").await;
+    let (_, empty) = page(&app, "/history").await;
     assert!(empty.contains("No jobs yet"), "{empty}");
 
     sqlx::query(
@@ -45,7 +60,7 @@ async fn history_lists_the_jobs_table() {
     .execute(&app.db)
     .await
     .unwrap();
-    let (status, body) = app.get("/history").await;
+    let (status, body) = page(&app, "/history").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("harbour-1921.tif"), "{body}");
     assert!(body.contains("the image could not be decoded"));
@@ -141,9 +156,9 @@ async fn the_gallery_pages_through_ten_thousand_results_without_repeats_and_filt
 #[tokio::test]
 async fn the_openapi_document_describes_exactly_the_routes_that_answer() {
     let app = test_app(0, 100).await;
-    // Readable without credentials: it is documentation.
+    // Like every route but sign-in, it needs a session or a token.
     let response = app
-        .send_as_is(
+        .send(
             Request::get("/api/v1/openapi.json")
                 .body(Body::empty())
                 .unwrap(),

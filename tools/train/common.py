@@ -6,6 +6,7 @@ Lab conventions (the DDColor / Tinct contract):
   white point X=0.95047 Y=1.0 Z=1.08883, epsilon 216/24389, kappa 24389/27
 """
 import json
+import math
 import os
 
 import numpy as np
@@ -161,12 +162,20 @@ def grey_to_net_input(rgb):
 
 
 class ExportWrapper(nn.Module):
-    """DDColor-compatible graph: input [N,3,S,S] grey RGB in [0,1] -> output [N,2,S,S] Lab a/b."""
+    """DDColor-compatible graph: input [N,3,S,S] grey RGB in [0,1] -> output [N,2,S,S] Lab a/b.
 
-    def __init__(self, net, centers, temperature):
+    `confidence` > 0 keeps colour only where the model is sure: the annealed mean is pulled
+    towards the neutral tint by (1 - normalised entropy of the predicted distribution) ** confidence,
+    so an unsure pixel stays near the tint instead of getting a saturated wrong hue."""
+
+    def __init__(self, net, centers, temperature, arch="mini", confidence=0.0, tint=(-2.9, 9.9)):
         super().__init__()
         self.net = net
+        self.arch = arch
+        self.confidence = float(confidence)
+        self.register_buffer("tint", torch.tensor(tint, dtype=torch.float32).view(1, 2, 1, 1))
         q = centers.shape[0]
+        self.log_q = math.log(q)
         self.t = float(temperature)
         # expectation over bin centres as a fixed 1x1 conv
         self.expect = nn.Conv2d(q, 2, 1, bias=False)
@@ -174,11 +183,18 @@ class ExportWrapper(nn.Module):
             self.expect.weight.copy_(torch.as_tensor(centers, dtype=torch.float32).t().reshape(2, q, 1, 1))
         self.expect.weight.requires_grad_(False)
 
-    def forward(self, input):
-        logits = self.net(grey_to_net_input(input))
+    def decode(self, logits):
         p = torch.softmax(logits * (1.0 / self.t), dim=1)
         ab = self.expect(p)
+        if self.confidence > 0:
+            p1 = torch.softmax(logits, dim=1)
+            entropy = -(p1 * torch.log(p1.clamp_min(1e-8))).sum(1, keepdim=True) / self.log_q
+            sure = (1.0 - entropy).clamp(0.0, 1.0) ** self.confidence
+            ab = self.tint + sure * (ab - self.tint)
         return F.interpolate(ab, scale_factor=4.0, mode="bilinear", align_corners=False)
+
+    def forward(self, input):
+        return self.decode(self.net(net_input(self.arch, input)))
 
 
 class EnsembleNet(nn.Module):

@@ -16,23 +16,26 @@ import sys
 import numpy as np
 import torch
 
-from common import HERE, EnsembleNet, ExportWrapper, build_net, grey_to_net_input, load_stats
+from common import HERE, EnsembleNet, ExportWrapper, build_net, load_stats, net_input
 
 
 def load_net(ckpt_path, use_ema=True):
-    net = build_net(load_stats())
     ck = torch.load(ckpt_path, map_location="cpu")
+    # Tinct-mini 2 checkpoints name their architecture; the encoder's own weights are replaced by
+    # the checkpoint's, so the wheel's are only read for the layout.
+    net = build_net(load_stats(), ck.get("arch", "mini"))
     net.load_state_dict(ck["ema" if use_ema else "net"])
     return net.eval(), ck
 
 
-def load_model(ckpt_path, temperature, use_ema=True, ensemble=()):
+def load_model(ckpt_path, temperature, use_ema=True, ensemble=(), confidence=0.0):
     """The export graph for one checkpoint, or for several whose logits are averaged."""
     stats = load_stats()
     net, ck = load_net(ckpt_path, use_ema)
     if ensemble:
         net = EnsembleNet([net] + [load_net(p, use_ema)[0] for p in ensemble]).eval()
-    model = ExportWrapper(net, np.array(stats["centers"], dtype=np.float32), temperature).eval()
+    model = ExportWrapper(net, np.array(stats["centers"], dtype=np.float32), temperature,
+                          arch=ck.get("arch", "mini"), confidence=confidence).eval()
     return model, ck
 
 
@@ -78,37 +81,50 @@ def main():
     ap.add_argument("--tune", action="store_true", help="report tune-split metrics for several temperatures")
     ap.add_argument("--data", default="/work/shared/data/train")
     ap.add_argument("--temps", default="0.2,0.25,0.3,0.38,0.5", help="temperatures for --tune")
+    ap.add_argument("--confidence", type=float, default=0.0,
+                    help="keep colour where the model is sure: (1 - entropy) ** this; 0 = off")
+    ap.add_argument("--confidences", default="0", help="values of --confidence for --tune")
+    ap.add_argument("--cache", default=os.path.join(HERE, "cache", "train.pt"),
+                    help="the training cache whose tune split --tune scores (cache/train2.pt for Tinct-mini 2)")
+    ap.add_argument("--size", type=int, default=256, help="input size for --tune")
     args = ap.parse_args()
     torch.set_num_threads(2)
 
     if args.tune:
-        from evaluate import run_eval
+        from evaluate import TINT, run_eval
         stats = load_stats()
-        files = [os.path.join(args.data, f) for f in stats["tune_files"]]
+        tune = torch.load(args.cache)["tune_files"]
+        files = [f if os.path.isabs(f) else os.path.join(args.data, f) for f in tune]
         model, ck = load_model(args.ckpt, 1.0, not args.no_ema)
-        print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min", flush=True)
+        print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min; "
+              f"{len(files)} tune images at S={args.size}", flush=True)
         cache = []
 
-        def predict(x):  # the net runs once per image; the decoding is redone for each T
+        def predict(x):  # the net runs once per image; the decoding is redone for each setting
             with torch.no_grad():
-                logits = model.net(grey_to_net_input(torch.from_numpy(x)))
+                logits = model.net(net_input(model.arch, torch.from_numpy(x)))
             cache.append(logits)
             return decode(logits)
 
         for t in [float(v) for v in args.temps.split(",")]:
-            model.t = t
-            decode = lambda lg: torch.nn.functional.interpolate(  # noqa: E731
-                model.expect(torch.softmax(lg / model.t, dim=1)), scale_factor=4.0,
-                mode="bilinear", align_corners=False).numpy()
-            fn = predict if not cache else (lambda x, it=iter(list(cache)): decode(next(it)))
-            s, _, _ = run_eval(files, fn, 256, stats["mean_ab"])
-            print(f"T={t:.2f}  ab-PSNR {s['model'][0]:.2f} (mean-ab {s['mean_ab'][0]:.2f}, grey {s['grey'][0]:.2f})"
-                  f"  colourfulness {s['model'][2]:.1f} (gt {s['original'][2]:.1f})", flush=True)
+            for c in [float(v) for v in args.confidences.split(",")]:
+                model.t, model.confidence = t, c
+
+                def decode(lg):
+                    with torch.no_grad():
+                        return model.decode(lg).numpy()
+                fn = predict if not cache else (lambda x, it=iter(list(cache)): decode(next(it)))
+                s, _, _ = run_eval(files, fn, args.size, TINT)
+                print(f"T={t:.2f} confidence={c:.2f}  ab-PSNR {s['model'][0]:.2f} (tint {s['mean_ab'][0]:.2f}, "
+                      f"grey {s['grey'][0]:.2f}; gain {s['model'][0] - s['mean_ab'][0]:+.2f} SE {s['gain_se']:.2f}, "
+                      f"worse {s['worse_than_tint']}/{s['images']})  colourfulness {s['model'][2]:.1f} "
+                      f"(truth {s['original'][2]:.1f})", flush=True)
         return
 
     ensemble = [p for p in args.ensemble.split(",") if p]
-    model, ck = load_model(args.ckpt, args.temperature, not args.no_ema, ensemble)
-    print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min; T={args.temperature}"
+    model, ck = load_model(args.ckpt, args.temperature, not args.no_ema, ensemble, args.confidence)
+    print(f"checkpoint step {ck['step']}, trained {ck['elapsed'] / 60:.1f} min; T={args.temperature}; "
+          f"confidence {args.confidence}"
           + (f"; ensemble with {', '.join(ensemble)}" if ensemble else ""))
     nparams = sum(p.numel() for p in model.net.parameters())
     print(f"parameters: {nparams}")

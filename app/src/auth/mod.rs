@@ -71,6 +71,9 @@ pub struct Principal {
     pub role: Role,
     /// `None` for a browser session (all the role allows); a token's scopes otherwise.
     pub scopes: Option<Vec<Scope>>,
+    /// The id of the API token the request came with (never the token itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 impl Principal {

@@ -59,12 +59,16 @@ pub async fn add_user(
         return Err(AccountError::InvalidName);
     }
     let hash = hash_off_thread(password).await?;
+    // The next id above every id ever given (see the `user_id_high_water` migration), and a
+    // fresh session epoch: nothing of an earlier account carries over to this one.
     let id = sqlx::query_scalar(
-        "INSERT INTO users (name, password_hash, role) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO users (id, name, password_hash, role, session_epoch)
+         VALUES ((SELECT last_id + 1 FROM user_id_high_water), ?, ?, ?, ?) RETURNING id",
     )
     .bind(name)
     .bind(hash)
     .bind(role.as_str())
+    .bind(new_epoch())
     .fetch_one(db)
     .await
     .map_err(|e| match e {
@@ -74,6 +78,12 @@ pub async fn add_user(
         other => other.into(),
     })?;
     Ok(id)
+}
+
+/// A random value that sessions of an account are bound to.
+fn new_epoch() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
 }
 
 /// Argon2 is slow on purpose: keep it off the async threads.
@@ -112,26 +122,44 @@ pub async fn authenticate(
                 name,
                 role: Role::parse(&role)?,
                 scopes: None,
+                token_id: None,
             })
         }))
 }
 
-/// The principal of a signed-in user, unless the account was disabled or deleted meanwhile.
+/// The value a new session of this account is bound to (see [`session_principal`]).
+pub async fn session_epoch(db: &SqlitePool, user_id: i64) -> Result<String, AccountError> {
+    sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AccountError::NoSuchUser)
+}
+
+/// The principal of a signed-in user, unless the account was disabled or deleted meanwhile or
+/// its password was reset since the session began (the session's epoch no longer matches).
 pub async fn session_principal(
     db: &SqlitePool,
     user_id: i64,
+    epoch: &str,
 ) -> Result<Option<Principal>, AccountError> {
-    let row: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, name, role FROM users WHERE id = ? AND disabled = 0")
-            .bind(user_id)
-            .fetch_optional(db)
-            .await?;
+    if epoch.is_empty() {
+        return Ok(None);
+    }
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, name, role FROM users WHERE id = ? AND session_epoch = ? AND disabled = 0",
+    )
+    .bind(user_id)
+    .bind(epoch)
+    .fetch_optional(db)
+    .await?;
     Ok(row.and_then(|(id, name, role)| {
         Some(Principal {
             user_id: id,
             name,
             role: Role::parse(&role)?,
             scopes: None,
+            token_id: None,
         })
     }))
 }
@@ -197,32 +225,75 @@ pub async fn set_disabled(
     )
 }
 
+/// Removes a user with their tokens. Their sessions die with the row (a session is bound to the
+/// account's id and epoch, and ids are never given again).
 pub async fn delete_user(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
     keep_an_admin(db, user_id).await?;
+    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
         .bind(user_id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     changed(
         sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(user_id)
-            .execute(db)
+            .execute(&mut *tx)
             .await?,
-    )
+    )?;
+    tx.commit().await?;
+    Ok(())
 }
 
+/// Sets a new password and ends every session and token of the user, except the token
+/// `keep_token` (the one making the change, if it is theirs). Answers the new session epoch, for
+/// the session making the change to carry on with.
 pub async fn set_password(
     db: &SqlitePool,
     user_id: i64,
     password: &str,
-) -> Result<(), AccountError> {
+    keep_token: Option<&str>,
+) -> Result<String, AccountError> {
     let hash = hash_off_thread(password).await?;
+    let epoch = new_epoch();
+    let mut tx = db.begin().await?;
     changed(
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = ?, session_epoch = ? WHERE id = ?")
             .bind(hash)
+            .bind(&epoch)
             .bind(user_id)
-            .execute(db)
+            .execute(&mut *tx)
             .await?,
+    )?;
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET revoked_at = {NOW}
+         WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?"
+    ))
+    .bind(user_id)
+    .bind(keep_token)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(epoch)
+}
+
+/// Whether `password` is `user_id`'s current password.
+pub async fn check_password(
+    db: &SqlitePool,
+    user_id: i64,
+    password: &str,
+) -> Result<bool, AccountError> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    let Some(stored) = stored else {
+        return Err(AccountError::NoSuchUser);
+    };
+    let password = password.to_string();
+    Ok(
+        tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+            .await
+            .unwrap_or(false),
     )
 }
 
@@ -290,12 +361,13 @@ pub async fn token_principal(
     .bind(token_hash(token))
     .fetch_optional(db)
     .await?;
-    Ok(row.and_then(|(_, user_id, scopes, name, role)| {
+    Ok(row.and_then(|(id, user_id, scopes, name, role)| {
         Some(Principal {
             user_id,
             name,
             role: Role::parse(&role)?,
             scopes: Some(scopes.split(',').filter_map(Scope::parse).collect()),
+            token_id: Some(id),
         })
     }))
 }

@@ -72,14 +72,52 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
     use crate::context::{internal, server_context};
     let who = require(|p| p.scopes.is_none())?;
     match store::revoke_token(&server_context()?.db, who.user_id, &id).await {
-        Ok(true) => Ok(()),
+        Ok(true) => {
+            crate::context::account_changed();
+            Ok(())
+        }
         Ok(false) => Err(ServerFnError::new("no such live token of yours")),
         Err(e) => Err(internal("the token could not be revoked", e)),
     }
 }
 
+/// Changes the signed-in person's own password. Every other session and every token of theirs
+/// ends; this session carries on.
+#[server(endpoint = "change_password")]
+pub async fn change_password(current: String, new_password: String) -> Result<(), ServerFnError> {
+    use crate::auth::{require, store};
+    use crate::context::{internal, server_context};
+    use crate::pages::login::SESSION_EPOCH;
+    let who = require(|p| p.scopes.is_none())?;
+    if new_password.chars().count() < 10 {
+        return Err(ServerFnError::new(
+            "the new password needs at least 10 characters",
+        ));
+    }
+    let db = server_context()?.db;
+    let right = store::check_password(&db, who.user_id, &current)
+        .await
+        .map_err(|e| internal("the password could not be checked", e))?;
+    if !right {
+        return Err(ServerFnError::new("the current password is not right"));
+    }
+    let epoch = store::set_password(&db, who.user_id, &new_password, None)
+        .await
+        .map_err(|e| internal("the password could not be changed", e))?;
+    crate::context::account_changed();
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| internal("the session is not available", e))?;
+    session
+        .insert(SESSION_EPOCH, epoch)
+        .await
+        .map_err(|e| internal("the session could not be saved", e))?;
+    Ok(())
+}
+
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(
@@ -121,6 +159,20 @@ pub fn AccountPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </section>
+        <section class="card">
+            <h2>"Password"</h2>
+            <p class="meta">"Changing it signs you out everywhere else and revokes your tokens."</p>
+            <ActionForm action=change attr:data-testid="password-form">
+                <label>"Current password " <input type="password" name="current" autocomplete="current-password" required/></label>
+                <label>"New password " <input type="password" name="new_password" autocomplete="new-password" minlength="10" required/></label>
+                <button class="button" type="submit">"Change password"</button>
+            </ActionForm>
+            {move || match change.value().get() {
+                Some(Ok(())) => view! { <p class="notice" role="status">"Your password was changed."</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{server_message(&e)}</p> }.into_any(),
+                None => ().into_any(),
+            }}
         </section>
     }
 }

@@ -8,11 +8,22 @@ use crate::auth::Principal;
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER: &str = "user_id";
+/// The session key holding the account's session epoch at sign-in (see `store::session_epoch`).
+pub const SESSION_EPOCH: &str = "epoch";
 
-/// Only a path on this site: never another origin (`//evil.example`, `https://…`).
+/// Only a path on this site: never another origin (`//evil.example`, `https://…`). Browsers
+/// drop tabs and newlines from addresses (`/\t/evil.example` is `//evil.example` to them), so
+/// anything but visible ASCII sends the person to `/`.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -47,8 +58,17 @@ pub async fn login(
     }
     let principal = store::authenticate(&ctx.db, name.trim(), &password)
         .await
-        .map_err(|e| internal("signing in failed", e))?
-        .ok_or_else(|| ServerFnError::new("Wrong name or password."))?;
+        .map_err(|e| internal("signing in failed", e))?;
+    let Some(principal) = principal else {
+        // The person's mistake, not the server's: 401 with the sentence.
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(StatusCode::UNAUTHORIZED);
+        }
+        return Err(ServerFnError::new("Wrong name or password."));
+    };
+    let epoch = store::session_epoch(&ctx.db, principal.user_id)
+        .await
+        .map_err(|e| internal("signing in failed", e))?;
     let session = leptos_axum::extract::<tower_sessions::Session>()
         .await
         .map_err(|e| internal("the session is not available", e))?;
@@ -59,6 +79,10 @@ pub async fn login(
         .map_err(|e| internal("the session could not be renewed", e))?;
     session
         .insert(SESSION_USER, principal.user_id)
+        .await
+        .map_err(|e| internal("the session could not be saved", e))?;
+    session
+        .insert(SESSION_EPOCH, epoch)
         .await
         .map_err(|e| internal("the session could not be saved", e))?;
     tracing::info!(user = %principal.name, "signed in");
@@ -138,5 +162,8 @@ mod tests {
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");
         assert_eq!(local_path(None), "/");
+        assert_eq!(local_path(Some("/\t/evil.example")), "/");
+        assert_eq!(local_path(Some("/\n/evil.example")), "/");
+        assert_eq!(local_path(Some("/caf\u{e9}")), "/");
     }
 }

@@ -25,7 +25,7 @@ pub use job_actions::{
 };
 pub use login::{
     current_user, local_path, login, logout, CurrentUser, Login, LoginPage, Logout, SignOutButton,
-    SESSION_USER,
+    SESSION_EPOCH, SESSION_USER,
 };
 pub use not_found::NotFound;
 pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};

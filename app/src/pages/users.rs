@@ -46,6 +46,7 @@ pub async fn add_user(
     crate::auth::store::add_user(&db, name.trim(), parse_role(&role)?, &password)
         .await
         .map_err(account_error)?;
+    crate::context::account_changed();
     Ok(password)
 }
 
@@ -53,23 +54,36 @@ pub async fn add_user(
 pub async fn set_user_role(id: i64, role: String) -> Result<(), ServerFnError> {
     crate::auth::store::set_role(&admin()?, id, parse_role(&role)?)
         .await
-        .map_err(account_error)
+        .map_err(account_error)?;
+    crate::context::account_changed();
+    Ok(())
 }
 
 #[server(endpoint = "set_user_disabled")]
 pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnError> {
     crate::auth::store::set_disabled(&admin()?, id, disabled)
         .await
-        .map_err(account_error)
+        .map_err(account_error)?;
+    crate::context::account_changed();
+    Ok(())
 }
 
 /// Sets a new generated password and answers it (shown once).
 #[server(endpoint = "reset_password")]
 pub async fn reset_password(id: i64) -> Result<String, ServerFnError> {
     let password = crate::auth::passwords::generate();
-    crate::auth::store::set_password(&admin()?, id, &password)
+    // Every session and token of that user ends; an admin resetting their own password keeps
+    // the token making the request, if any (a session of theirs must sign in again).
+    let who = crate::auth::principal()?;
+    let keep = if who.user_id == id {
+        who.token_id
+    } else {
+        None
+    };
+    crate::auth::store::set_password(&admin()?, id, &password, keep.as_deref())
         .await
         .map_err(account_error)?;
+    crate::context::account_changed();
     Ok(password)
 }
 
@@ -77,7 +91,9 @@ pub async fn reset_password(id: i64) -> Result<String, ServerFnError> {
 pub async fn delete_user(id: i64) -> Result<(), ServerFnError> {
     crate::auth::store::delete_user(&admin()?, id)
         .await
-        .map_err(account_error)
+        .map_err(account_error)?;
+    crate::context::account_changed();
+    Ok(())
 }
 
 #[component]

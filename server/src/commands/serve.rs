@@ -74,6 +74,9 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
                 submissions_per_minute: args.submissions_per_minute,
                 secure_cookies: args.secure_cookies,
                 request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+                max_submission_bytes: args.max_submission_mb << 20,
+                access_recheck: std::time::Duration::from_secs(30),
+                header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
             },
             queue_limit: args.queue_limit,
             job_workers: args.job_workers,
@@ -95,11 +98,15 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
         "ready"
     );
     println!("Tinct is running at http://{address}/");
-    let app = router(state, sessions).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| CommandError::io("the server stopped", e))
+    let header_timeout = state.limits.header_read_timeout;
+    crate::web::serve(
+        listener,
+        router(state, sessions),
+        header_timeout,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| CommandError::io("the server stopped", e))
 }
 
 async fn shutdown_signal() {

@@ -20,6 +20,27 @@ pub struct NewJob {
     pub output_format: String,
     /// A visible label to draw (`en`, `zh`), if any.
     pub visible_label: Option<String>,
+    /// The ComfyUI output node this job stands for, when it came as part of a prompt.
+    pub comfy_output: Option<ComfyOutput>,
+}
+
+/// Which nodes of a ComfyUI prompt a job stands for.
+#[derive(Debug, Clone)]
+pub struct ComfyOutput {
+    pub colorize_node: String,
+    pub output_node: String,
+    pub output_class: String,
+}
+
+/// A ComfyUI prompt, stored with its jobs (its id is their batch id).
+#[derive(Debug, Clone)]
+pub struct ComfyPrompt {
+    pub prompt_id: String,
+    pub client_id: Option<String>,
+    pub owner_id: i64,
+    /// The workflow and `extra_data` as posted (JSON), for `/history` and `/queue`.
+    pub prompt: String,
+    pub extra_data: String,
 }
 
 /// A job a worker has taken.
@@ -86,34 +107,123 @@ impl JobQueue {
         JobQueue { db, limit }
     }
 
-    pub async fn submit(&self, job: NewJob) -> Result<String, JobError> {
+    /// Queues `jobs` (and the ComfyUI prompt they belong to) in one transaction: all of them or,
+    /// when the queue has no room for all, none. Answers the new ids in order, and the prompt's
+    /// number.
+    pub async fn enqueue(
+        &self,
+        jobs: &[NewJob],
+        prompt: Option<&ComfyPrompt>,
+    ) -> Result<(Vec<String>, Option<i64>), JobError> {
+        let mut tx = self.db.begin().await?;
+        let number = match prompt {
+            Some(prompt) => {
+                let taken: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM comfy_prompts WHERE prompt_id = ?1)
+                         OR EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1)",
+                )
+                .bind(&prompt.prompt_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if taken {
+                    return Err(JobError::PromptIdTaken(prompt.prompt_id.clone()));
+                }
+                Some(
+                    sqlx::query_scalar(
+                        "INSERT INTO comfy_prompts (prompt_id, number, client_id, owner_id, prompt, extra_data)
+                         VALUES (?, (SELECT COALESCE(MAX(number), -1) + 1 FROM comfy_prompts), ?, ?, ?, ?)
+                         RETURNING number",
+                    )
+                    .bind(&prompt.prompt_id)
+                    .bind(&prompt.client_id)
+                    .bind(prompt.owner_id)
+                    .bind(&prompt.prompt)
+                    .bind(&prompt.extra_data)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                )
+            }
+            None => None,
+        };
         let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
-            .fetch_one(&self.db)
+            .fetch_one(&mut *tx)
             .await?;
-        if waiting >= self.limit {
+        if waiting + jobs.len() as i64 > self.limit {
             return Err(JobError::QueueFull(waiting));
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
-                               preset, input_size, model, output_format, visible_label, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+        let mut ids = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
+                                   preset, input_size, model, output_format, visible_label, status)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+            )
+            .bind(&id)
+            .bind(&job.batch_id)
+            .bind(&job.submitted_by)
+            .bind(job.owner_id)
+            .bind(job.private)
+            .bind(&job.original_name)
+            .bind(&job.original_sha256)
+            .bind(&job.preset)
+            .bind(i64::from(job.input_size))
+            .bind(&job.model)
+            .bind(&job.output_format)
+            .bind(&job.visible_label)
+            .execute(&mut *tx)
+            .await?;
+            if let (Some(output), Some(prompt)) = (&job.comfy_output, prompt) {
+                sqlx::query(
+                    "INSERT INTO comfy_outputs (job_id, prompt_id, colorize_node, output_node, output_class)
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(&prompt.prompt_id)
+                .bind(&output.colorize_node)
+                .bind(&output.output_node)
+                .bind(&output.output_class)
+                .execute(&mut *tx)
+                .await?;
+            }
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok((ids, number))
+    }
+
+    /// Whether `batch_id` has jobs of anyone other than `owner_id` (a batch belongs to whoever
+    /// started it).
+    pub async fn batch_of_another(&self, batch_id: &str, owner_id: i64) -> Result<bool, JobError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND owner_id IS NOT ?)",
         )
-        .bind(&id)
-        .bind(&job.batch_id)
-        .bind(&job.submitted_by)
-        .bind(job.owner_id)
-        .bind(job.private)
-        .bind(&job.original_name)
-        .bind(&job.original_sha256)
-        .bind(&job.preset)
-        .bind(i64::from(job.input_size))
-        .bind(&job.model)
-        .bind(&job.output_format)
-        .bind(&job.visible_label)
+        .bind(batch_id)
+        .bind(owner_id)
+        .fetch_one(&self.db)
+        .await?)
+    }
+
+    /// Records an uploaded original (stored once per content hash).
+    pub async fn record_original(
+        &self,
+        sha256: &str,
+        bytes: u64,
+        format: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<(), JobError> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO originals (sha256, bytes, format, width, height) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(sha256)
+        .bind(bytes as i64)
+        .bind(format)
+        .bind(i64::from(width))
+        .bind(i64::from(height))
         .execute(&self.db)
         .await?;
-        Ok(id)
+        Ok(())
     }
 
     /// Takes the oldest queued job, atomically (one statement), or `None` when none waits.
@@ -218,9 +328,11 @@ impl JobQueue {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // An original goes only when nothing refers to it: no job and no ComfyUI input name.
         let orphaned = sqlx::query(
             "DELETE FROM originals WHERE sha256 = ?1
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE original_sha256 = ?1)",
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE original_sha256 = ?1)
+             AND NOT EXISTS (SELECT 1 FROM comfy_uploads WHERE sha256 = ?1)",
         )
         .bind(&sha256)
         .execute(&mut *tx)

@@ -1,37 +1,203 @@
-//! What staff do to jobs from the pages and the API: cancel, retry, re-run with another preset,
-//! delete. Each checks that the person may manage the job; every change is published on the
-//! event stream, so open pages follow it.
+//! The one front door for jobs. The pages' server functions, the REST API and the ComfyUI API
+//! all come through here: taking in an original (temporary file, hash, content check, object
+//! store, `originals` row), queueing one or many jobs in one transaction, announcing them and
+//! waking the workers, and cancel / retry / re-run / delete. The limits apply here, whoever
+//! calls. No other module writes the `jobs` or `originals` tables.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use app::auth::Principal;
 use app::context::{JobActionError, JobControl};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
 
-use super::queue::StoredJob;
+use super::queue::{ComfyPrompt, StoredJob};
 use super::settings::{self, SettingsError};
 use super::worker::Workers;
 use super::{JobError, JobEvent, NewJob};
 use crate::storage::ObjectKey;
 
+/// What an intake limits, whoever submits.
+#[derive(Debug, Clone)]
+pub struct IntakeLimits {
+    pub max_file_bytes: u64,
+}
+
 #[derive(Clone)]
-pub struct JobActions {
+pub struct JobService {
     pub workers: Workers,
     pub workflows_dir: PathBuf,
+    /// Uploads are written to `DATA_DIR/tmp` before they are checked and stored.
+    pub temp_dir: PathBuf,
+    pub limits: IntakeLimits,
+    /// Submissions per person in a minute (each may hold many files).
+    pub throttle: Arc<governor::DefaultKeyedRateLimiter<i64>>,
+}
+
+/// An original taken in: its content hash, the key of the object store and the file's facts.
+#[derive(Debug, Clone)]
+pub struct Original {
+    pub sha256: String,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl JobService {
+    /// At start-up: temporary uploads left by a crash are removed.
+    pub async fn remove_stale_uploads(&self) {
+        if let Ok(mut entries) = tokio::fs::read_dir(&self.temp_dir).await {
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                if let Err(error) = tokio::fs::remove_file(entry.path()).await {
+                    tracing::warn!(%error, path = %entry.path().display(), "a stale upload stayed behind");
+                }
+            }
+        }
+    }
+
+    /// Refuses `who` for a while after too many submissions in a minute.
+    pub fn check_rate(&self, who: &Principal) -> Result<(), JobError> {
+        self.throttle.check_key(&who.user_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            JobError::TooMany(wait.as_secs().max(1))
+        })
+    }
+
+    /// The preset, input size and model a submission runs with.
+    pub fn resolve(
+        &self,
+        preset: Option<&str>,
+        size: Option<u32>,
+    ) -> Result<(String, u32, String), JobError> {
+        settings::resolve(&self.workers.engine, &self.workflows_dir, preset, size).map_err(|e| {
+            match e {
+                SettingsError::Invalid(message) => JobError::Refused(message),
+                other => JobError::Refused(other.to_string()),
+            }
+        })
+    }
+
+    /// Takes in one uploaded file: streamed to a temporary file (hashing as it goes) within the
+    /// size limit, checked by content (an image, within the pixel limit, not cut short), stored
+    /// once per content hash and recorded. A refusal is `JobError::Refused` with the reason.
+    pub async fn intake(
+        &self,
+        mut field: axum::extract::multipart::Field<'_>,
+    ) -> Result<Original, JobError> {
+        tokio::fs::create_dir_all(&self.temp_dir).await?;
+        let temp = self.temp_dir.join(uuid::Uuid::now_v7().to_string());
+        // Removed on every exit; after a move into the store there is nothing left to remove.
+        let _cleanup = TempFile(temp.clone());
+        let mut file = tokio::fs::File::create(&temp).await?;
+        let mut hasher = Sha256::new();
+        let mut length: u64 = 0;
+        while let Some(chunk) = field.chunk().await? {
+            length += chunk.len() as u64;
+            if length > self.limits.max_file_bytes {
+                return Err(JobError::Refused(format!(
+                    "the file is larger than the {} MB limit",
+                    self.limits.max_file_bytes >> 20
+                )));
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        drop(file);
+        let max_pixels = self.workers.engine.settings().max_pixels;
+        let probe_path = temp.clone();
+        let (format, width, height) = tokio::task::spawn_blocking(move || {
+            engine::decode::probe_file(&probe_path, max_pixels).and_then(|probe| {
+                engine::decode::check_complete(&probe_path, probe.0).map(|()| probe)
+            })
+        })
+        .await
+        .map_err(|e| JobError::Io(std::io::Error::other(e)))?
+        .map_err(|e| JobError::Refused(e.to_string()))?;
+        let sha256 = hex::encode(hasher.finalize());
+        let key = ObjectKey::original(&sha256)?;
+        // The same scan uploaded again is stored once: the new copy is simply dropped.
+        let store = &self.workers.store;
+        if !store.exists(&key).await? {
+            store.put_file(&key, &temp).await?;
+        }
+        let format = format!("{format:?}").to_lowercase();
+        self.workers
+            .queue
+            .record_original(&sha256, length, &format, width, height)
+            .await?;
+        Ok(Original {
+            sha256,
+            bytes: length,
+            width,
+            height,
+        })
+    }
+
+    /// Refuses adding to a batch that someone else started.
+    pub async fn check_batch(&self, who: &Principal, batch_id: &str) -> Result<(), JobError> {
+        if self
+            .workers
+            .queue
+            .batch_of_another(batch_id, who.user_id)
+            .await?
+        {
+            return Err(JobError::BatchOfAnother);
+        }
+        Ok(())
+    }
+
+    /// Queues `jobs` (one submission, or one ComfyUI prompt) in one transaction, announces them
+    /// and wakes the workers. All or none: a full queue refuses the whole submission.
+    pub async fn submit(
+        &self,
+        jobs: &[NewJob],
+        prompt: Option<&ComfyPrompt>,
+    ) -> Result<(Vec<String>, Option<i64>), JobError> {
+        let (ids, number) = self.workers.queue.enqueue(jobs, prompt).await?;
+        for (id, job) in ids.iter().zip(jobs) {
+            self.workers.events.publish(JobEvent {
+                job_id: id.clone(),
+                batch_id: job.batch_id.clone(),
+                status: "queued".into(),
+                error: None,
+                owner_id: job.owner_id,
+                private: job.private,
+            });
+        }
+        self.workers.wake.notify_waiters();
+        Ok((ids, number))
+    }
+}
+
+/// Removes a temporary upload unless it was moved into the store.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl From<JobError> for JobActionError {
     fn from(error: JobError) -> Self {
         match error {
             JobError::NotFound => JobActionError::NotFound,
-            JobError::QueueFull(_) | JobError::Running => {
-                JobActionError::Refused(error.to_string())
-            }
+            JobError::QueueFull(_)
+            | JobError::Running
+            | JobError::TooMany(_)
+            | JobError::BatchOfAnother
+            | JobError::PromptIdTaken(_)
+            | JobError::Refused(_) => JobActionError::Refused(error.to_string()),
             other => JobActionError::Internal(other.to_string()),
         }
     }
 }
 
-impl JobActions {
+impl JobService {
     fn publish(&self, job_id: &str, job: &StoredJob, status: &str) {
         self.workers.events.publish(JobEvent {
             job_id: job_id.to_string(),
@@ -58,7 +224,7 @@ impl JobActions {
 }
 
 #[async_trait::async_trait]
-impl JobControl for JobActions {
+impl JobControl for JobService {
     async fn cancel(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
         let job = self.managed(who, id).await?;
         match self.workers.queue.cancel(id).await? {
@@ -103,30 +269,28 @@ impl JobControl for JobActions {
             SettingsError::Invalid(message) => JobActionError::Refused(message),
             other => JobActionError::Internal(other.to_string()),
         })?;
-        let new_id = self
-            .workers
-            .queue
-            .submit(NewJob {
-                batch_id: old.batch_id.clone(),
-                submitted_by: Some(who.name.clone()),
-                owner_id: Some(who.user_id),
-                private: old.private,
-                original_name: old.original_name.clone(),
-                original_sha256: old.original_sha256.clone(),
-                preset,
-                input_size,
-                model,
-                output_format: old.output_format.clone(),
-                visible_label: old.visible_label.clone(),
-            })
+        let (ids, _) = self
+            .submit(
+                &[NewJob {
+                    batch_id: old.batch_id.clone(),
+                    submitted_by: Some(who.name.clone()),
+                    owner_id: Some(who.user_id),
+                    private: old.private,
+                    original_name: old.original_name.clone(),
+                    original_sha256: old.original_sha256.clone(),
+                    preset,
+                    input_size,
+                    model,
+                    output_format: old.output_format.clone(),
+                    visible_label: old.visible_label.clone(),
+                    comfy_output: None,
+                }],
+                None,
+            )
             .await?;
-        let new = StoredJob {
-            owner_id: Some(who.user_id),
-            ..old
-        };
-        self.publish(&new_id, &new, "queued");
-        self.workers.wake.notify_waiters();
-        Ok(new_id)
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| JobActionError::Internal("the re-run was not queued".into()))
     }
 
     async fn delete(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {

@@ -45,7 +45,8 @@ impl ObjectStore for LocalStore {
 
     async fn put_bytes(&self, key: &ObjectKey, bytes: Vec<u8>) -> Result<(), StorageError> {
         let path = self.parent_dir(key).await?;
-        let partial = path.with_extension("partial");
+        // A name of its own for each writer: two writers of one key must not share a file.
+        let partial = path.with_extension(format!("{}.partial", uuid::Uuid::now_v7().simple()));
         tokio::fs::write(&partial, bytes)
             .await
             .map_err(Self::io(key))?;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use app::auth::{store, Principal};
-use app::pages::SESSION_USER;
+use app::pages::{SESSION_EPOCH, SESSION_USER};
 
 use crate::web::error::ApiError;
 use crate::web::AppState;
@@ -19,13 +19,32 @@ use crate::web::AppState;
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login"
-            | "/healthz"
-            | "/favicon.ico"
-            | "/api/login"
-            | "/api/current_user"
-            | "/api/v1/openapi.json"
+        "/login" | "/healthz" | "/favicon.ico" | "/api/login" | "/api/current_user"
     ) || path.starts_with("/pkg/")
+}
+
+/// What a request proved who it is with, kept so that long-lived answers (event streams) can
+/// check again later that it still holds.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { user_id: i64, epoch: String },
+    Token(String),
+}
+
+impl Credential {
+    /// The principal this credential stands for now: `None` once the account was disabled or
+    /// deleted, its password reset, or the token revoked or expired.
+    pub async fn principal(
+        &self,
+        db: &sqlx::SqlitePool,
+    ) -> Result<Option<Principal>, store::AccountError> {
+        match self {
+            Credential::Session { user_id, epoch } => {
+                store::session_principal(db, *user_id, epoch).await
+            }
+            Credential::Token(token) => store::token_principal(db, token).await,
+        }
+    }
 }
 
 /// A token from the `Authorization` header, or from `?token=` on the event streams (browsers'
@@ -104,6 +123,28 @@ fn form_urlencoded_component(text: &str) -> String {
         .collect()
 }
 
+/// Resolves when `credential` stops holding: checked every `limits.access_recheck` and whenever
+/// an account or token changes. Event streams end with it, so a disabled or deleted account, a
+/// reset password or a revoked token stops receiving within that time.
+pub async fn access_ends(state: AppState, credential: Option<Credential>) {
+    let Some(credential) = credential else {
+        return std::future::pending().await;
+    };
+    let changed = state.context.account_changed.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(state.limits.access_recheck) => {}
+            _ = changed.notified() => {}
+        }
+        match credential.principal(&state.context.db).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return,
+            // A database hiccup is no reason to cut a person off; check again next time.
+            Err(error) => tracing::warn!(%error, "an event stream's access could not be checked"),
+        }
+    }
+}
+
 pub async fn authenticate(
     State(state): State<AppState>,
     session: Session,
@@ -116,9 +157,9 @@ pub async fn authenticate(
         return next.run(request).await;
     }
     let db = &state.context.db;
-    let (principal, by_session) = if let Some(token) = bearer_token(&request) {
+    let (principal, by_session, credential) = if let Some(token) = bearer_token(&request) {
         match store::token_principal(db, &token).await {
-            Ok(Some(p)) => (Some(p), false),
+            Ok(Some(p)) => (Some(p), false, Some(Credential::Token(token))),
             Ok(None) => {
                 return ApiError::unauthorized("this API token is unknown, revoked or expired")
                     .into_response()
@@ -126,12 +167,16 @@ pub async fn authenticate(
             Err(e) => return ApiError::internal(e).into_response(),
         }
     } else {
-        match session.get::<i64>(SESSION_USER).await {
-            Ok(Some(user_id)) => match store::session_principal(db, user_id).await {
-                Ok(p) => (p, true),
-                Err(e) => return ApiError::internal(e).into_response(),
-            },
-            _ => (None, true),
+        let user_id = session.get::<i64>(SESSION_USER).await.ok().flatten();
+        let epoch = session.get::<String>(SESSION_EPOCH).await.ok().flatten();
+        match (user_id, epoch) {
+            (Some(user_id), Some(epoch)) => {
+                match store::session_principal(db, user_id, &epoch).await {
+                    Ok(p) => (p, true, Some(Credential::Session { user_id, epoch })),
+                    Err(e) => return ApiError::internal(e).into_response(),
+                }
+            }
+            _ => (None, true, None),
         }
     };
 
@@ -158,6 +203,9 @@ pub async fn authenticate(
     match principal {
         Some(principal) => {
             request.extensions_mut().insert::<Principal>(principal);
+            if let Some(credential) = credential {
+                request.extensions_mut().insert(credential);
+            }
             next.run(request).await
         }
         None if is_public(&path) => next.run(request).await,

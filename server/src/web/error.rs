@@ -75,7 +75,11 @@ impl From<JobError> for ApiError {
         match error {
             JobError::QueueFull(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             JobError::NotFound => Self::not_found(error.to_string()),
-            JobError::Running => Self::conflict(error.to_string()),
+            JobError::Running | JobError::PromptIdTaken(_) => Self::conflict(error.to_string()),
+            JobError::TooMany(seconds) => Self::too_many(error.to_string(), seconds),
+            JobError::BatchOfAnother => Self::forbidden(error.to_string()),
+            JobError::Refused(reason) => Self::bad_request(reason),
+            JobError::Upload(e) => Self::bad_form(e),
             other => Self::internal(other),
         }
     }

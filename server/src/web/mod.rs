@@ -1,7 +1,7 @@
 //! The HTTP application: Leptos pages and server functions, the REST API, static files, health.
 
 pub mod api;
-mod auth;
+pub mod auth;
 pub mod comfy;
 pub mod error;
 mod headers;
@@ -34,8 +34,9 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::jobs::service::IntakeLimits;
 use crate::jobs::worker::Workers;
-use crate::jobs::{settings, JobActions, JobError, JobEvents, JobQueue};
+use crate::jobs::{JobError, JobEvents, JobQueue, JobService};
 use crate::storage::LocalStore;
 use error::ApiError;
 
@@ -53,6 +54,12 @@ pub struct Limits {
     /// Longest time a request may take to be answered (uploads excepted: they take as long as
     /// the network needs; streamed answers such as events and ZIPs start within it).
     pub request_timeout: Duration,
+    /// Most bytes a whole submission (all its files) may declare or send.
+    pub max_submission_bytes: u64,
+    /// How often an open event stream checks that its account or token is still valid.
+    pub access_recheck: Duration,
+    /// Longest time a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
 }
 
 /// Everything a handler may need.
@@ -61,9 +68,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub context: ServerContext,
     pub jobs: Workers,
+    /// The one way jobs and originals come in and are changed.
+    pub service: JobService,
     pub data_dir: PathBuf,
     pub limits: Limits,
-    pub submit_throttle: Arc<governor::DefaultKeyedRateLimiter<i64>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -109,11 +117,20 @@ impl AppState {
             events: JobEvents::default(),
             wake: Arc::new(Notify::new()),
         };
-        jobs.start(config.job_workers);
-        let actions = JobActions {
+        let service = JobService {
             workers: jobs.clone(),
             workflows_dir: config.workflows_dir.clone(),
+            temp_dir: config.data_dir.join("tmp"),
+            limits: IntakeLimits {
+                max_file_bytes: config.limits.max_file_bytes,
+            },
+            throttle: Arc::new(governor::RateLimiter::keyed(per_minute(
+                config.limits.submissions_per_minute,
+            ))),
         };
+        service.remove_stale_uploads().await;
+        api::release_interrupted_idempotency_keys(&db).await?;
+        jobs.start(config.job_workers);
         Ok(AppState {
             leptos_options: leptos_options(&config.site_root, config.address),
             context: ServerContext {
@@ -124,36 +141,17 @@ impl AppState {
                     .content_credentials
                     .as_ref()
                     .map(|c| c.identity().clone()),
-                jobs: Arc::new(actions),
+                jobs: Arc::new(service.clone()),
                 login_throttle: Arc::new(LoginThrottle::new(
                     config.limits.login_attempts_per_minute,
                     Duration::from_secs(60),
                 )),
+                account_changed: Arc::new(Notify::new()),
             },
             jobs,
+            service,
             data_dir: config.data_dir,
-            submit_throttle: Arc::new(governor::RateLimiter::keyed(per_minute(
-                config.limits.submissions_per_minute,
-            ))),
             limits: config.limits,
-        })
-    }
-
-    /// The preset, input size and model a submission runs with (see [`settings::resolve`]).
-    pub fn resolve_settings(
-        &self,
-        preset: Option<&str>,
-        size: Option<u32>,
-    ) -> Result<(String, u32, String), ApiError> {
-        settings::resolve(
-            &self.context.engine,
-            &self.context.workflows_dir,
-            preset,
-            size,
-        )
-        .map_err(|e| match e {
-            settings::SettingsError::Invalid(message) => ApiError::bad_request(message),
-            presets => ApiError::internal(presets),
         })
     }
 }
@@ -183,6 +181,63 @@ async fn refuse_declared_length_over(
     }
 }
 
+/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Like `axum::serve`, plus a limit on how long a client may take to send its headers (a slow
+/// client holding connections open is cut off) and the peer address for `ConnectInfo`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(%error, "a connection could not be accepted");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout);
+        builder.http2().enable_connect_protocol();
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
 /// A quota of `count` at once, refilled evenly over a minute.
 fn per_minute(count: u32) -> governor::Quota {
     governor::Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN))
@@ -209,13 +264,18 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let routes = generate_route_list(App);
     let context = state.context.clone();
     let options = state.leptos_options.clone();
-    // Uploads are streamed to disk file by file with their own size check, so the whole-body
-    // limit only bounds a batch.
-    let batch_limit = (state
+    // Uploads are streamed to disk file by file with their own size check; the whole body is
+    // bounded by the submission limit, and a larger declared length is refused before reading.
+    let batch_limit = state
         .limits
-        .max_file_bytes
-        .saturating_mul(state.limits.max_files as u64))
-    .min(usize::MAX as u64) as usize;
+        .max_submission_bytes
+        .min(
+            state
+                .limits
+                .max_file_bytes
+                .saturating_mul(state.limits.max_files as u64),
+        )
+        .min(usize::MAX as u64) as usize;
     let timeout = TimeoutLayer::with_status_code(
         axum::http::StatusCode::GATEWAY_TIMEOUT,
         state.limits.request_timeout,
@@ -242,7 +302,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
                     refuse_declared_length_over(batch_limit as u64, request, next)
                 })),
         );
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .leptos_routes_with_context(
             &state,
@@ -259,7 +319,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         ))
         .layer(timeout)
         .nest("/api/v1", api)
-        .merge(comfy::router())
+        .merge(comfy::router(&state.limits))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(
             SessionManagerLayer::new(sessions)
@@ -279,5 +339,34 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Millis)),
         )
-        .with_state(state)
+        .with_state(state);
+    // ComfyUI's clients read `GET /history` at the root as JSON; browsers asking for a page get
+    // Tinct's History page there. The address is chosen before routing.
+    Router::new().fallback_service(tower::ServiceExt::map_request(
+        app,
+        comfy_history_for_programs,
+    ))
+}
+
+/// `GET /history?…` from a program (no `text/html` in `Accept`) is ComfyUI's `/api/history`.
+fn comfy_history_for_programs(mut request: axum::extract::Request) -> axum::extract::Request {
+    let wants_page = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if request.method() == axum::http::Method::GET
+        && request.uri().path() == "/history"
+        && !wants_page
+    {
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("/api/history{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }

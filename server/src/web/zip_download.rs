@@ -191,7 +191,16 @@ fn unique_name(taken: &mut HashSet<String>, original: &str, extension: &str) -> 
     }
 }
 
+/// One CSV cell. A value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or
+/// carriage return first) is kept as text with a leading `'`, as OWASP advises.
 fn csv_field(value: &str) -> String {
+    let neutral;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        neutral = format!("'{value}");
+        neutral.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {

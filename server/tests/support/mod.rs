@@ -85,6 +85,8 @@ pub struct TestApp {
     pub token: String,
     /// The job workers, for tests that start more of them later.
     pub workers: server::jobs::worker::Workers,
+    /// What the app was started with, for `restart`.
+    pub config: StateConfig,
 }
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
@@ -111,6 +113,9 @@ pub async fn test_app_with(
             submissions_per_minute: 10_000,
             secure_cookies: false,
             request_timeout: std::time::Duration::from_secs(60),
+            max_submission_bytes: 1 << 30,
+            access_recheck: std::time::Duration::from_secs(30),
+            header_read_timeout: std::time::Duration::from_secs(30),
         },
         queue_limit,
         job_workers,
@@ -118,7 +123,7 @@ pub async fn test_app_with(
     };
     adjust(&mut config);
     let db = server::db::connect(None, dir.path()).await.unwrap();
-    let state = AppState::start(db.clone(), engine(dir.path()), config)
+    let state = AppState::start(db.clone(), engine(dir.path()), config.clone())
         .await
         .unwrap();
     let sessions = server::web::session_store(&db).await.unwrap();
@@ -134,6 +139,23 @@ pub async fn test_app_with(
         db,
         dir,
         token,
+        config,
+    }
+}
+
+impl TestApp {
+    /// Starts the app again on the same data directory and database, as after a stop.
+    pub async fn restart(&mut self) {
+        let state = AppState::start(
+            self.db.clone(),
+            engine(self.dir.path()),
+            self.config.clone(),
+        )
+        .await
+        .unwrap();
+        let sessions = server::web::session_store(&self.db).await.unwrap();
+        self.workers = state.jobs.clone();
+        self.router = router(state, sessions);
     }
 }
 
@@ -238,15 +260,21 @@ pub fn multipart(fields: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
 /// Serves `router` on a loopback port, for clients that need a real connection (websockets,
 /// the `tinct` binary); answers its address.
 pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    serve_with(router, std::time::Duration::from_secs(30)).await
+}
+
+/// The same, with the server's own accept loop and this header-read timeout.
+pub async fn serve_with(
+    router: axum::Router,
+    header_read_timeout: std::time::Duration,
+) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    tokio::spawn(server::web::serve(
+        listener,
+        router,
+        header_read_timeout,
+        std::future::pending(),
+    ));
     address
 }

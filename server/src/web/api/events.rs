@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
+use crate::web::auth::{access_ends, Credential};
 use crate::web::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -27,10 +28,14 @@ pub struct EventFilter {
 pub async fn events(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    credential: Option<Extension<Credential>>,
     Query(filter): Query<EventFilter>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     super::jobs::readable(&who)?;
-    let stream = BroadcastStream::new(state.jobs.events.subscribe()).filter_map(move |event| {
+    let subscription = BroadcastStream::new(state.jobs.events.subscribe());
+    // The stream ends when the account or token behind it stops being valid.
+    let ends = access_ends(state, credential.map(|Extension(c)| c));
+    let stream = futures_util::StreamExt::take_until(subscription, ends).filter_map(move |event| {
         // A lagging subscriber skips what it missed; it re-reads the job list when it reconnects.
         let event = event.ok()?;
         if !who.can_see(event.owner_id, event.private) {

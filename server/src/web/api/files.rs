@@ -141,6 +141,13 @@ async fn cached_preview(
     let bytes = match store.get_bytes(&key).await {
         Ok(bytes) => bytes,
         Err(_) => {
+            // One preview is rendered at a time: decoding a large scan takes memory in
+            // proportion to its pixels, and several first views at once must not add up. A view
+            // that waited finds the preview its predecessor made.
+            let _turn = PREVIEW_RENDER.acquire().await.map_err(ApiError::internal)?;
+            if let Ok(bytes) = store.get_bytes(&key).await {
+                return Ok(preview_response(bytes));
+            }
             let row: Option<(String, Option<String>)> =
                 sqlx::query_as("SELECT original_sha256, result_key FROM jobs WHERE id = ?")
                     .bind(id)
@@ -170,13 +177,20 @@ async fn cached_preview(
             preview
         }
     };
+    Ok(preview_response(bytes))
+}
+
+/// Previews being rendered at once (see `cached_preview`).
+static PREVIEW_RENDER: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+fn preview_response(bytes: Vec<u8>) -> Response {
     let mut response = file_response(Body::from(bytes), "image/jpeg", None);
     // A job's images never change.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=604800, immutable"),
     );
-    Ok(response)
+    response
 }
 
 /// The media type of a stored image, from the format name recorded with it (`png`, `jpeg`, …).

@@ -32,7 +32,32 @@ pub enum Claim {
     Replay(Response),
 }
 
+/// At start-up: a key whose request was cut off by a stop stays "in progress" forever unless it
+/// is released here, and a client resuming (`tinct submit`) would get 409 for ever.
+pub async fn release_interrupted(db: &SqlitePool) -> Result<u64, sqlx::Error> {
+    let released = sqlx::query("DELETE FROM idempotency_keys WHERE response IS NULL")
+        .execute(db)
+        .await?
+        .rows_affected();
+    if released > 0 {
+        tracing::info!(
+            keys = released,
+            "Idempotency-Keys of interrupted submissions were released"
+        );
+    }
+    Ok(released)
+}
+
+/// Keys are kept for a day; a key older than that is forgotten and may be used again.
+const KEPT: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')";
+
 pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiError> {
+    sqlx::query(&format!(
+        "DELETE FROM idempotency_keys WHERE created_at < {KEPT}"
+    ))
+    .execute(db)
+    .await
+    .map_err(ApiError::internal)?;
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (owner_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
     )

@@ -3,17 +3,13 @@
 use app::auth::Principal;
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::idempotency;
-use crate::jobs::{JobEvent, NewJob};
-use crate::storage::ObjectKey;
+use crate::jobs::{JobError, NewJob};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
@@ -121,16 +117,8 @@ async fn submit_files(
             "your role or token does not allow submitting images",
         ));
     }
-    if let Err(not_until) = state.submit_throttle.check_key(&who.user_id) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        let seconds = wait.as_secs().max(1);
-        return Err(ApiError::too_many(
-            format!("too many submissions; wait {seconds} s and try again"),
-            seconds,
-        ));
-    }
+    let service = &state.service;
+    service.check_rate(&who)?;
     let mut submission = Submission {
         who,
         private: false,
@@ -140,7 +128,9 @@ async fn submit_files(
         format: "png".into(),
         batch_id: uuid::Uuid::now_v7().to_string(),
     };
-    let mut files = Vec::new();
+    // Each file's name and either the job it asks for or why it was refused; all accepted
+    // files are queued together at the end, in one transaction.
+    let mut files: Vec<(String, Result<NewJob, String>)> = Vec::new();
     let mut resolved: Option<Result<(String, u32, String), String>> = None;
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -164,7 +154,10 @@ async fn submit_files(
                     }
                     "format" if value == "jpeg" || value == "png" => submission.format = value,
                     "format" => return Err(ApiError::bad_request("format must be png or jpeg")),
-                    "batch" if uuid::Uuid::parse_str(&value).is_ok() => submission.batch_id = value,
+                    "batch" if uuid::Uuid::parse_str(&value).is_ok() => {
+                        service.check_batch(&submission.who, &value).await?;
+                        submission.batch_id = value
+                    }
                     _ => {}
                 }
             }
@@ -179,39 +172,20 @@ async fn submit_files(
                 // The settings come before the files: read the presets once per submission.
                 let settings = resolved
                     .get_or_insert_with(|| {
-                        state
-                            .resolve_settings(submission.preset.as_deref(), submission.size)
-                            .map_err(|e| e.message)
+                        service
+                            .resolve(submission.preset.as_deref(), submission.size)
+                            .map_err(|e| e.to_string())
                     })
-                    .clone()
-                    .map_err(ApiError::bad_request);
-                let accepted = match settings {
-                    Ok(settings) => {
-                        accept_file(state, &submission, settings, &original, field).await
-                    }
-                    Err(e) => Err(e),
-                };
-                let outcome = match accepted {
-                    Ok(job_id) => FileOutcome {
-                        name: original,
-                        accepted: true,
-                        job_id: Some(job_id),
-                        error: None,
+                    .clone();
+                let outcome = match settings {
+                    Ok(settings) => match service.intake(field).await {
+                        Ok(stored) => Ok(new_job(&submission, settings, &original, stored.sha256)),
+                        Err(JobError::Refused(reason)) => Err(reason),
+                        Err(other) => return Err(other.into()),
                     },
-                    Err(
-                        e @ ApiError {
-                            status: StatusCode::SERVICE_UNAVAILABLE,
-                            ..
-                        },
-                    ) => return Err(e),
-                    Err(e) => FileOutcome {
-                        name: original,
-                        accepted: false,
-                        job_id: None,
-                        error: Some(e.message),
-                    },
+                    Err(reason) => Err(reason),
                 };
-                files.push(outcome);
+                files.push((original, outcome));
             }
             _ => {}
         }
@@ -221,123 +195,55 @@ async fn submit_files(
             "no images were sent (use the form field `images`)",
         ));
     }
-    state.jobs.wake.notify_waiters();
+    let jobs: Vec<NewJob> = files
+        .iter()
+        .filter_map(|(_, outcome)| outcome.as_ref().ok().cloned())
+        .collect();
+    let (mut ids, _) = service.submit(&jobs, None).await?;
+    ids.reverse();
+    let files = files
+        .into_iter()
+        .map(|(name, outcome)| match outcome {
+            Ok(_) => FileOutcome {
+                name,
+                accepted: true,
+                job_id: ids.pop(),
+                error: None,
+            },
+            Err(reason) => FileOutcome {
+                name,
+                accepted: false,
+                job_id: None,
+                error: Some(reason),
+            },
+        })
+        .collect();
     Ok(SubmitResponse {
         batch_id: submission.batch_id,
         files,
     })
 }
 
-/// Stores one file and queues it.
-async fn accept_file(
-    state: &AppState,
+/// The job one accepted file asks for.
+fn new_job(
     submission: &Submission,
     (preset, size, model): (String, u32, String),
     original_name: &str,
-    field: axum::extract::multipart::Field<'_>,
-) -> Result<String, ApiError> {
-    let sha256 = store_original(state, field).await?;
-    let job_id = state
-        .jobs
-        .queue
-        .submit(NewJob {
-            batch_id: Some(submission.batch_id.clone()),
-            submitted_by: Some(submission.who.name.clone()),
-            owner_id: Some(submission.who.user_id),
-            private: submission.private,
-            original_name: original_name.to_string(),
-            original_sha256: sha256,
-            preset,
-            input_size: size,
-            model,
-            output_format: submission.format.clone(),
-            visible_label: submission.label.clone(),
-        })
-        .await?;
-    state.jobs.events.publish(JobEvent {
-        job_id: job_id.clone(),
+    sha256: String,
+) -> NewJob {
+    NewJob {
         batch_id: Some(submission.batch_id.clone()),
-        status: "queued".into(),
-        error: None,
+        submitted_by: Some(submission.who.name.clone()),
         owner_id: Some(submission.who.user_id),
         private: submission.private,
-    });
-    Ok(job_id)
-}
-
-/// Streams one uploaded file to a temporary file (hashing as it goes), checks by content that
-/// it is an image within the limits, and stores it once per content hash. Answers the hash.
-pub(crate) async fn store_original(
-    state: &AppState,
-    mut field: axum::extract::multipart::Field<'_>,
-) -> Result<String, ApiError> {
-    let temp_dir = state.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&temp_dir)
-        .await
-        .map_err(ApiError::internal)?;
-    let temp = temp_dir.join(uuid::Uuid::now_v7().to_string());
-    // Removed on every exit; after a move into the store there is nothing left to remove.
-    let _cleanup = TempFile(temp.clone());
-    let mut file = tokio::fs::File::create(&temp)
-        .await
-        .map_err(ApiError::internal)?;
-    let mut hasher = Sha256::new();
-    let mut length: u64 = 0;
-    while let Some(chunk) = field.chunk().await.map_err(ApiError::bad_form)? {
-        length += chunk.len() as u64;
-        if length > state.limits.max_file_bytes {
-            return Err(ApiError::bad_request(format!(
-                "the file is larger than the {} MB limit",
-                state.limits.max_file_bytes >> 20
-            )));
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(ApiError::internal)?;
-    }
-    file.flush().await.map_err(ApiError::internal)?;
-    drop(file);
-    let max_pixels = state.context.engine.settings().max_pixels;
-    let probe_path = temp.clone();
-    let (format, width, height) =
-        tokio::task::spawn_blocking(move || engine::decode::probe_file(&probe_path, max_pixels))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let sha256 = hex::encode(hasher.finalize());
-    let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
-    // The same scan uploaded again is stored once: the new copy is simply dropped.
-    if !state
-        .jobs
-        .store
-        .exists(&key)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        state
-            .jobs
-            .store
-            .put_file(&key, &temp)
-            .await
-            .map_err(ApiError::internal)?;
-    }
-    sqlx::query("INSERT OR IGNORE INTO originals (sha256, bytes, format, width, height) VALUES (?, ?, ?, ?, ?)")
-        .bind(&sha256)
-        .bind(length as i64)
-        .bind(format!("{format:?}").to_lowercase())
-        .bind(i64::from(width))
-        .bind(i64::from(height))
-        .execute(&state.context.db)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(sha256)
-}
-
-/// Removes a temporary upload unless it was moved into the store.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        original_name: original_name.to_string(),
+        original_sha256: sha256,
+        preset,
+        input_size: size,
+        model,
+        output_format: submission.format.clone(),
+        visible_label: submission.label.clone(),
+        comfy_output: None,
     }
 }
 

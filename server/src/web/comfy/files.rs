@@ -8,10 +8,10 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use app::auth::{Principal, Role};
+use app::auth::Principal;
 
 use crate::storage::ObjectKey;
-use crate::web::api::{file_response, mime_of, readable, sanitize_name, store_original};
+use crate::web::api::{file_response, mime_of, readable, sanitize_name};
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -49,8 +49,8 @@ pub async fn upload_image(
             }
             "image" => {
                 let name = sanitize_name(field.file_name().unwrap_or("image.png"));
-                let sha256 = store_original(&state, field).await?;
-                stored = Some((name, sha256));
+                let original = state.service.intake(field).await?;
+                stored = Some((name, original.sha256));
             }
             _ => {} // `type` is always `input` here
         }
@@ -58,17 +58,19 @@ pub async fn upload_image(
     let (name, sha256) = stored.ok_or_else(|| ApiError::bad_request("no image in the upload"))?;
     let db = &state.context.db;
     // Like ComfyUI: the same name with other content is renamed `name (1).ext` unless
-    // `overwrite` is set.
+    // `overwrite` is set. Names are each person's own: nobody sees or replaces another's.
     let (stem, extension) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
     let mut chosen = name.clone();
     for n in 1..1000 {
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ?")
-                .bind(&subfolder)
-                .bind(&chosen)
-                .fetch_optional(db)
-                .await
-                .map_err(ApiError::internal)?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT sha256 FROM comfy_uploads WHERE owner_id = ? AND subfolder = ? AND name = ?",
+        )
+        .bind(who.user_id)
+        .bind(&subfolder)
+        .bind(&chosen)
+        .fetch_optional(db)
+        .await
+        .map_err(ApiError::internal)?;
         match existing {
             None => break,
             Some(same) if same == sha256 || overwrite => break,
@@ -77,7 +79,7 @@ pub async fn upload_image(
     }
     sqlx::query(
         "INSERT INTO comfy_uploads (subfolder, name, sha256, owner_id) VALUES (?, ?, ?, ?)
-         ON CONFLICT (subfolder, name) DO UPDATE SET sha256 = excluded.sha256, owner_id = excluded.owner_id",
+         ON CONFLICT (owner_id, subfolder, name) DO UPDATE SET sha256 = excluded.sha256",
     )
     .bind(&subfolder)
     .bind(&chosen)
@@ -91,7 +93,7 @@ pub async fn upload_image(
     ))
 }
 
-/// The stored content hash of an uploaded input (`name` or `subfolder/name`) that `who` may use.
+/// The stored content hash of `who`'s own uploaded input (`name` or `subfolder/name`).
 pub async fn find_input(
     state: &AppState,
     who: &Principal,
@@ -99,12 +101,11 @@ pub async fn find_input(
 ) -> Result<Option<String>, ApiError> {
     let (subfolder, name) = image.rsplit_once('/').unwrap_or(("", image));
     sqlx::query_scalar(
-        "SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ? AND (owner_id = ? OR ?)",
+        "SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ? AND owner_id = ?",
     )
     .bind(clean_subfolder(subfolder))
     .bind(name)
     .bind(who.user_id)
-    .bind(who.role == Role::Admin)
     .fetch_optional(&state.context.db)
     .await
     .map_err(ApiError::internal)

@@ -11,7 +11,26 @@ pub const LOAD_IMAGE: &str = "LoadImage";
 pub const COLORIZE: &str = "DDColor_Colorize";
 pub const SAVE_IMAGE: &str = "SaveImage";
 pub const PREVIEW_IMAGE: &str = "PreviewImage";
-pub const SUPPORTED: [&str; 4] = [LOAD_IMAGE, COLORIZE, SAVE_IMAGE, PREVIEW_IMAGE];
+/// Sends the result to the submitting client on the websocket instead of saving it for `/view`.
+pub const SAVE_IMAGE_WEBSOCKET: &str = "SaveImageWebsocket";
+/// `model_input_size` as ComfyUI-DDColor's node declares it: 32 to 4096 in steps of 32.
+pub const MIN_INPUT_SIZE: u32 = 32;
+pub const MAX_INPUT_SIZE: u32 = 4096;
+/// The checkpoint names ComfyUI-DDColor offers; a workflow naming one of them runs on the model
+/// imported under that name, or on the default model.
+pub const DDCOLOR_CHECKPOINTS: [&str; 4] = [
+    "ddcolor_paper_tiny.pth",
+    "ddcolor_paper.pth",
+    "ddcolor_modelscope.pth",
+    "ddcolor_artistic.pth",
+];
+pub const SUPPORTED: [&str; 5] = [
+    LOAD_IMAGE,
+    COLORIZE,
+    SAVE_IMAGE,
+    PREVIEW_IMAGE,
+    SAVE_IMAGE_WEBSOCKET,
+];
 
 /// One image through the graph: which upload, how it is colorized, where the result is shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +122,12 @@ pub fn plan(prompt: &Value) -> Result<Vec<Branch>, PromptError> {
     let class_of = |id: &str| nodes.get(id)?.get("class_type")?.as_str();
     let outputs: Vec<&String> = nodes
         .keys()
-        .filter(|id| matches!(class_of(id), Some(SAVE_IMAGE | PREVIEW_IMAGE)))
+        .filter(|id| {
+            matches!(
+                class_of(id),
+                Some(SAVE_IMAGE | PREVIEW_IMAGE | SAVE_IMAGE_WEBSOCKET)
+            )
+        })
         .collect();
     if outputs.is_empty() {
         return Err(PromptError::new(
@@ -223,6 +247,29 @@ fn branch(nodes: &Map<String, Value>, output: &str) -> Result<Branch, (String, N
                 "model_input_size must be a whole number".into(),
             )
         })?;
+    // The same range as ComfyUI-DDColor's node, with ComfyUI's error types.
+    let out_of_range = |kind: &'static str, message: String| {
+        (
+            colorize.to_string(),
+            NodeProblem {
+                kind,
+                message,
+                input: "model_input_size".into(),
+            },
+        )
+    };
+    if size < MIN_INPUT_SIZE {
+        return Err(out_of_range(
+            "value_smaller_than_min",
+            format!("Value {size} smaller than min of {MIN_INPUT_SIZE}"),
+        ));
+    }
+    if size > MAX_INPUT_SIZE {
+        return Err(out_of_range(
+            "value_bigger_than_max",
+            format!("Value {size} bigger than max of {MAX_INPUT_SIZE}"),
+        ));
+    }
     let checkpoint =
         input(colorize, "checkpoint").ok_or_else(|| missing(colorize, "checkpoint"))?;
     let checkpoint = checkpoint.as_str().ok_or_else(|| {
@@ -291,6 +338,19 @@ mod tests {
             message.contains("KSampler") && message.contains("CheckpointLoaderSimple"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn an_input_size_out_of_the_nodes_range_uses_comfyuis_error_types() {
+        for (size, kind) in [
+            (16, "value_smaller_than_min"),
+            (8192, "value_bigger_than_max"),
+        ] {
+            let mut graph = workflow();
+            graph["2"]["inputs"]["model_input_size"] = json!(size);
+            let error = plan(&graph).unwrap_err();
+            assert_eq!(error.node_errors["2"]["errors"][0]["type"], kind, "{size}");
+        }
     }
 
     #[test]

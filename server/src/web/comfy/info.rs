@@ -5,9 +5,12 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 
-use app::auth::{Principal, Role};
+use app::auth::Principal;
 
-use super::graph::{COLORIZE, LOAD_IMAGE, PREVIEW_IMAGE, SAVE_IMAGE};
+use super::graph::{
+    COLORIZE, DDCOLOR_CHECKPOINTS, LOAD_IMAGE, MAX_INPUT_SIZE, MIN_INPUT_SIZE, PREVIEW_IMAGE,
+    SAVE_IMAGE, SAVE_IMAGE_WEBSOCKET,
+};
 use crate::web::api::readable;
 use crate::web::error::ApiError;
 use crate::web::AppState;
@@ -68,10 +71,9 @@ pub async fn system_stats(
 async fn nodes(state: &AppState, who: &Principal) -> Result<Map<String, Value>, ApiError> {
     let uploads: Vec<String> = sqlx::query_scalar(
         "SELECT CASE WHEN subfolder = '' THEN name ELSE subfolder || '/' || name END
-         FROM comfy_uploads WHERE owner_id = ? OR ? ORDER BY name",
+         FROM comfy_uploads WHERE owner_id = ? ORDER BY name",
     )
     .bind(who.user_id)
-    .bind(who.role == Role::Admin)
     .fetch_all(&state.context.db)
     .await
     .map_err(ApiError::internal)?;
@@ -84,6 +86,14 @@ async fn nodes(state: &AppState, who: &Principal) -> Result<Map<String, Value>, 
         .into_iter()
         .map(|m| m.manifest.name)
         .collect();
+    // ComfyUI-DDColor's checkpoint names first (a workflow written for it names one), then the
+    // installed models by name.
+    let mut checkpoints: Vec<String> = DDCOLOR_CHECKPOINTS.iter().map(|c| c.to_string()).collect();
+    checkpoints.extend(
+        models
+            .into_iter()
+            .filter(|m| !DDCOLOR_CHECKPOINTS.contains(&m.as_str())),
+    );
     let node = |name: &str,
                 display: &str,
                 category: &str,
@@ -124,8 +134,8 @@ async fn nodes(state: &AppState, who: &Principal) -> Result<Map<String, Value>, 
             "image/color",
             json!({
                 "image": ["IMAGE"],
-                "model_input_size": ["INT", { "default": 512, "min": 32, "max": 4096, "step": 32 }],
-                "checkpoint": [models],
+                "model_input_size": ["INT", { "default": 512, "min": MIN_INPUT_SIZE, "max": MAX_INPUT_SIZE, "step": 32 }],
+                "checkpoint": [checkpoints],
             }),
             false,
             true,
@@ -138,6 +148,17 @@ async fn nodes(state: &AppState, who: &Principal) -> Result<Map<String, Value>, 
             "Save Image",
             "image",
             json!({ "images": ["IMAGE"], "filename_prefix": ["STRING", { "default": "ComfyUI" }] }),
+            true,
+            false,
+        ),
+    );
+    all.insert(
+        SAVE_IMAGE_WEBSOCKET.into(),
+        node(
+            SAVE_IMAGE_WEBSOCKET,
+            "SaveImageWebsocket",
+            "api/image",
+            json!({ "images": ["IMAGE"] }),
             true,
             false,
         ),

@@ -12,19 +12,28 @@ mod info;
 mod prompts;
 mod ws;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::AppState;
+use super::{AppState, Limits};
 
-/// The routes, to be served at `/` and at `/api`.
-fn routes(with_history_list: bool) -> Router<AppState> {
+/// The routes, to be served at `/` and at `/api`. An upload may be as large as a file sent to
+/// the REST API (plus the form around it); other bodies keep axum's 2 MB.
+fn routes(with_history_list: bool, limits: &Limits) -> Router<AppState> {
+    let upload_limit = limits
+        .max_file_bytes
+        .saturating_add(1 << 20)
+        .min(usize::MAX as u64) as usize;
     let router = Router::new()
         .route("/prompt", get(prompts::queue_info).post(prompts::submit))
         .route("/history/{prompt_id}", get(prompts::history_one))
         .route("/queue", get(prompts::queue).post(prompts::edit_queue))
         .route("/interrupt", post(prompts::interrupt))
-        .route("/upload/image", post(files::upload_image))
+        .route(
+            "/upload/image",
+            post(files::upload_image).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/view", get(files::view))
         .route("/system_stats", get(info::system_stats))
         .route("/object_info", get(info::object_info))
@@ -38,8 +47,8 @@ fn routes(with_history_list: bool) -> Router<AppState> {
 }
 
 /// The routes at the root (without `/history`) and under `/api`.
-pub fn router() -> Router<AppState> {
-    routes(false).nest("/api", routes(true))
+pub fn router(limits: &Limits) -> Router<AppState> {
+    routes(false, limits).nest("/api", routes(true, limits))
 }
 
 /// Milliseconds since 1970, as ComfyUI stamps its messages.

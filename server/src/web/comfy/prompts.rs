@@ -11,15 +11,18 @@ use app::auth::{Principal, Role};
 
 use super::files::find_input;
 use super::graph::{self, PREVIEW_IMAGE};
-use crate::jobs::{JobEvent, NewJob};
+use crate::jobs::{ComfyOutput, ComfyPrompt, JobError, NewJob};
 use crate::web::api::readable;
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct PromptRequest {
-    pub prompt: Value,
+    /// Missing: ComfyUI's `no_prompt` error.
+    pub prompt: Option<Value>,
     pub client_id: Option<String>,
+    /// The client's own id for the prompt (ComfyUI uses it as given); a new one when absent.
+    pub prompt_id: Option<Value>,
     #[serde(default)]
     pub extra_data: Option<Value>,
     // `front` and `number` place a prompt in ComfyUI's queue; Tinct's queue is first come,
@@ -53,24 +56,61 @@ fn node_error(
     })
 }
 
-/// `POST /prompt`: checks the graph, queues one job per output node.
+/// ComfyUI's answer to a request it cannot use at all (`no_prompt`, a body that is not JSON).
+fn request_error(kind: &str, message: &str) -> Response {
+    comfy_error(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "error": { "type": kind, "message": message, "details": message, "extra_info": {} },
+            "node_errors": {},
+        }),
+    )
+}
+
+/// `POST /prompt`: checks the graph, queues one job per output node, all in one transaction.
+/// Like ComfyUI, the body is JSON whatever its `Content-Type` says (Python's `urllib` sends
+/// form-encoded).
 pub async fn submit(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Json(request): Json<PromptRequest>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     if !who.can_submit() {
         return Err(ApiError::forbidden(
             "your role or token does not allow submitting prompts",
         ));
     }
-    let branches = match graph::plan(&request.prompt) {
+    let request: PromptRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return Ok(request_error(
+                "invalid_prompt",
+                &format!("the body is not a JSON prompt request: {e}"),
+            ))
+        }
+    };
+    let Some(prompt) = request.prompt else {
+        return Ok(request_error("no_prompt", "No prompt provided"));
+    };
+    state.service.check_rate(&who)?;
+    let branches = match graph::plan(&prompt) {
         Ok(branches) => branches,
         Err(error) => return Ok(comfy_error(StatusCode::BAD_REQUEST, error.body())),
     };
     // Every branch is checked before anything is queued.
     let engine = &state.context.engine;
-    let mut ready = Vec::new();
+    let prompt_id = match request.prompt_id {
+        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
+        Some(Value::String(id)) => id,
+        Some(other) => other.to_string(),
+    };
+    if prompt_id.is_empty() || prompt_id.len() > 200 || prompt_id.chars().any(char::is_control) {
+        return Ok(request_error(
+            "invalid_prompt",
+            "a prompt_id is 1 to 200 printable characters",
+        ));
+    }
+    let mut jobs = Vec::new();
     for branch in &branches {
         let Some(sha256) = find_input(&state, &who, &branch.image).await? else {
             let message = format!("Invalid image file: {}", branch.image);
@@ -79,7 +119,7 @@ pub async fn submit(
                 node_error(
                     &branch.load_node,
                     graph::LOAD_IMAGE,
-                    "value_not_in_list",
+                    "custom_validation_failed",
                     &message,
                     "image",
                     &branch.output_node,
@@ -99,68 +139,55 @@ pub async fn submit(
                 ),
             ));
         }
-        let model = engine.registry().resolve_checkpoint(&branch.checkpoint);
-        ready.push((branch, sha256, model));
-    }
-
-    let db = &state.context.db;
-    let prompt_id = uuid::Uuid::now_v7().to_string();
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO comfy_prompts (prompt_id, number, client_id, owner_id, prompt, extra_data)
-         VALUES (?, (SELECT COALESCE(MAX(number), -1) + 1 FROM comfy_prompts), ?, ?, ?, ?) RETURNING number",
-    )
-    .bind(&prompt_id)
-    .bind(&request.client_id)
-    .bind(who.user_id)
-    .bind(request.prompt.to_string())
-    .bind(request.extra_data.clone().unwrap_or_else(|| json!({})).to_string())
-    .fetch_one(db)
-    .await
-    .map_err(ApiError::internal)?;
-    for (branch, sha256, model) in ready {
-        let job_id = state
-            .jobs
-            .queue
-            .submit(NewJob {
-                batch_id: Some(prompt_id.clone()),
-                submitted_by: Some(who.name.clone()),
-                owner_id: Some(who.user_id),
-                private: false,
-                original_name: branch
-                    .image
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(&branch.image)
-                    .to_string(),
-                original_sha256: sha256,
-                preset: "comfyui".into(),
-                input_size: branch.input_size,
-                model,
-                output_format: "png".into(),
-                visible_label: None,
-            })
-            .await?;
-        sqlx::query(
-            "INSERT INTO comfy_outputs (job_id, prompt_id, colorize_node, output_node, output_class) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&job_id)
-        .bind(&prompt_id)
-        .bind(&branch.colorize_node)
-        .bind(&branch.output_node)
-        .bind(&branch.output_class)
-        .execute(db)
-        .await
-        .map_err(ApiError::internal)?;
-        state.jobs.events.publish(JobEvent {
-            job_id,
+        jobs.push(NewJob {
             batch_id: Some(prompt_id.clone()),
-            status: "queued".into(),
-            error: None,
+            submitted_by: Some(who.name.clone()),
             owner_id: Some(who.user_id),
             private: false,
+            original_name: branch
+                .image
+                .rsplit('/')
+                .next()
+                .unwrap_or(&branch.image)
+                .to_string(),
+            original_sha256: sha256,
+            preset: "comfyui".into(),
+            input_size: branch.input_size,
+            model: engine.registry().resolve_checkpoint(&branch.checkpoint),
+            output_format: "png".into(),
+            visible_label: None,
+            comfy_output: Some(ComfyOutput {
+                colorize_node: branch.colorize_node.clone(),
+                output_node: branch.output_node.clone(),
+                output_class: branch.output_class.clone(),
+            }),
         });
     }
-    state.jobs.wake.notify_waiters();
+    // ComfyUI keeps the client id inside extra_data; so does Tinct.
+    let mut extra_data = match request.extra_data {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    if let Some(client_id) = &request.client_id {
+        extra_data.insert("client_id".into(), json!(client_id));
+    }
+    let record = ComfyPrompt {
+        prompt_id: prompt_id.clone(),
+        client_id: request.client_id.clone(),
+        owner_id: who.user_id,
+        prompt: prompt.to_string(),
+        extra_data: Value::Object(extra_data).to_string(),
+    };
+    let number = match state.service.submit(&jobs, Some(&record)).await {
+        Ok((_, number)) => number.unwrap_or(0),
+        Err(JobError::PromptIdTaken(id)) => {
+            return Ok(request_error(
+                "invalid_prompt",
+                &format!("the prompt_id {id:?} is already taken; send another or none"),
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
     Ok(
         Json(json!({ "prompt_id": prompt_id, "number": number, "node_errors": {} }))
             .into_response(),
@@ -331,6 +358,7 @@ pub async fn records(
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
     pub max_items: Option<i64>,
+    pub offset: Option<i64>,
 }
 
 /// `GET /api/history?max_items=`: finished prompts.
@@ -340,13 +368,27 @@ pub async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     readable(&who)?;
-    let limit = query.max_items.unwrap_or(200).clamp(1, 10_000);
-    let mut history = Map::new();
-    for record in records(&state, &who, Which::Newest, limit).await? {
-        if record.finished() {
-            history.insert(record.prompt_id.clone(), record.history_entry());
-        }
-    }
+    // ComfyUI keeps the last 10,000 finished prompts, oldest first: `max_items=N` alone is the
+    // last N; `offset=K` skips the first K, then up to `max_items`.
+    let mut finished: Vec<PromptRecord> = records(&state, &who, Which::Newest, 10_000)
+        .await?
+        .into_iter()
+        .filter(PromptRecord::finished)
+        .collect();
+    finished.sort_by_key(|r| r.number);
+    let total = finished.len() as i64;
+    let offset = match (query.offset, query.max_items) {
+        (Some(offset), _) if offset >= 0 => offset,
+        (_, Some(max)) => (total - max).max(0),
+        _ => 0,
+    };
+    let take = query.max_items.map_or(usize::MAX, |m| m.max(0) as usize);
+    let history: Map<String, Value> = finished
+        .into_iter()
+        .skip(offset as usize)
+        .take(take)
+        .map(|record| (record.prompt_id.clone(), record.history_entry()))
+        .collect();
     Ok(Json(Value::Object(history)))
 }
 

@@ -15,11 +15,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 use app::auth::Principal;
 
-use super::graph::COLORIZE;
+use super::graph::{COLORIZE, SAVE_IMAGE_WEBSOCKET};
 use super::prompts::{image_ref, queue_remaining, record};
 use super::timestamp;
 use crate::jobs::JobEvent;
 use crate::web::api::readable;
+use crate::web::auth::{access_ends, Credential};
 use crate::web::error::ApiError;
 use crate::web::AppState;
 
@@ -33,6 +34,7 @@ pub async fn connect(
     upgrade: WebSocketUpgrade,
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    credential: Option<Extension<Credential>>,
     Query(query): Query<WsQuery>,
 ) -> Result<Response, ApiError> {
     readable(&who)?;
@@ -40,7 +42,8 @@ pub async fn connect(
         .client_id
         .filter(|c| !c.is_empty() && c.len() <= 200)
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    Ok(upgrade.on_upgrade(move |socket| run(socket, state, who, client_id)))
+    let credential = credential.map(|Extension(c)| c);
+    Ok(upgrade.on_upgrade(move |socket| run(socket, state, who, credential, client_id)))
 }
 
 fn message(kind: &str, data: Value) -> Message {
@@ -56,8 +59,16 @@ async fn status(state: &AppState, client_id: Option<&str>) -> Message {
     message("status", data)
 }
 
-async fn run(mut socket: WebSocket, state: AppState, who: Principal, client_id: String) {
+async fn run(
+    mut socket: WebSocket,
+    state: AppState,
+    who: Principal,
+    credential: Option<Credential>,
+    client_id: String,
+) {
     let mut events = state.jobs.events.subscribe();
+    // Closed when the account or token behind it stops being valid.
+    let mut ends = std::pin::pin!(access_ends(state.clone(), credential));
     if socket
         .send(status(&state, Some(&client_id)).await)
         .await
@@ -68,6 +79,10 @@ async fn run(mut socket: WebSocket, state: AppState, who: Principal, client_id: 
     let mut started: HashSet<String> = HashSet::new();
     loop {
         tokio::select! {
+            _ = &mut ends => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
             event = events.recv() => match event {
                 Ok(event) => {
                     for out in translate(&state, &who, &client_id, &mut started, &event).await {
@@ -85,6 +100,25 @@ async fn run(mut socket: WebSocket, state: AppState, who: Principal, client_id: 
             },
         }
     }
+}
+
+fn executing(node: &str, prompt_id: &str) -> Message {
+    message(
+        "executing",
+        json!({ "node": node, "display_node": node, "prompt_id": prompt_id }),
+    )
+}
+
+/// A finished job's result file (ComfyUI jobs always write PNG).
+async fn result_png(state: &AppState, job_id: &str) -> Option<Vec<u8>> {
+    let key: Option<String> = sqlx::query_scalar("SELECT result_key FROM jobs WHERE id = ?")
+        .bind(job_id)
+        .fetch_optional(&state.context.db)
+        .await
+        .ok()
+        .flatten();
+    let key = crate::storage::ObjectKey::new(key?).ok()?;
+    state.jobs.store.get_bytes(&key).await.ok()
 }
 
 /// The ComfyUI messages one job event means for this client.
@@ -115,21 +149,38 @@ async fn translate(
                 out.push(message("execution_start", json!({ "prompt_id": prompt_id, "timestamp": now })));
                 out.push(message("execution_cached", json!({ "nodes": [], "prompt_id": prompt_id, "timestamp": now })));
             }
-            out.push(message("executing", json!({
-                "node": output.colorize_node, "display_node": output.colorize_node, "prompt_id": prompt_id,
-            })));
+            // The image input of the colorize node is its LoadImage node.
+            let load_node = record.prompt[&output.colorize_node]["inputs"]["image"][0].as_str();
+            for node in load_node.into_iter().chain([output.colorize_node.as_str()]) {
+                out.push(executing(node, prompt_id));
+            }
         }
         "done" => {
             let done = record.outputs.iter().filter(|o| o.status == "done").count();
             out.push(message("progress", json!({
                 "value": done, "max": record.outputs.len(), "prompt_id": prompt_id, "node": output.colorize_node,
             })));
-            out.push(message("executed", json!({
-                "node": output.output_node,
-                "display_node": output.output_node,
-                "output": { "images": [image_ref(output)] },
-                "prompt_id": prompt_id,
-            })));
+            out.push(executing(&output.output_node, prompt_id));
+            if output.output_class == SAVE_IMAGE_WEBSOCKET {
+                // ComfyUI's preview-image frame: event 1, image format 2 (PNG), then the PNG.
+                match result_png(state, &output.job_id).await {
+                    Some(png) => {
+                        let mut frame = Vec::with_capacity(png.len() + 8);
+                        frame.extend_from_slice(&1u32.to_be_bytes());
+                        frame.extend_from_slice(&2u32.to_be_bytes());
+                        frame.extend_from_slice(&png);
+                        out.push(Message::Binary(frame.into()));
+                    }
+                    None => tracing::warn!(job = %output.job_id, "a websocket output's result could not be read"),
+                }
+            } else {
+                out.push(message("executed", json!({
+                    "node": output.output_node,
+                    "display_node": output.output_node,
+                    "output": { "images": [image_ref(output)] },
+                    "prompt_id": prompt_id,
+                })));
+            }
         }
         "failed" => out.push(message("execution_error", json!({
             "prompt_id": prompt_id,
