@@ -1,6 +1,5 @@
 //! What the server hands to server functions: the database and the engine.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -11,7 +10,8 @@ use crate::auth::Principal;
 pub struct ServerContext {
     pub db: sqlx::SqlitePool,
     pub engine: Arc<engine::Engine>,
-    pub workflows_dir: PathBuf,
+    /// The presets of `workflows/`, read once at start.
+    pub presets: Arc<engine::presets::Presets>,
     /// Who signs results with Content Credentials; `None` when no certificate is configured.
     pub signer: Option<engine::content_credentials::SignerIdentity>,
     pub jobs: Arc<dyn JobControl>,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod jobs;
 pub mod pages;
 
 use leptos::prelude::*;

@@ -19,7 +19,26 @@ pub enum OutputFormat {
     },
 }
 
+/// JPEG results are written at this quality unless asked otherwise.
+pub const DEFAULT_JPEG_QUALITY: u8 = 92;
+
 impl OutputFormat {
+    /// The format a job's `output_format` names (`png`, `jpeg`); anything else is PNG.
+    pub fn from_name(name: &str) -> OutputFormat {
+        match name {
+            "jpeg" | "jpg" => OutputFormat::Jpeg {
+                quality: DEFAULT_JPEG_QUALITY,
+            },
+            _ => OutputFormat::Png,
+        }
+    }
+    /// The name a job stores (`png`, `jpeg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "png",
+            OutputFormat::Jpeg { .. } => "jpeg",
+        }
+    }
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Png => "png",

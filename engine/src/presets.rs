@@ -32,7 +32,7 @@ impl Preset {
 }
 
 /// Every preset in `dir`, sorted by name; a broken file is an error naming the file.
-pub fn load_presets(dir: &Path) -> Result<Vec<Preset>> {
+fn load_presets(dir: &Path) -> Result<Vec<Preset>> {
     let entries = fs::read_dir(dir)
         .map_err(|e| EngineError::io(format!("cannot list presets in {}", dir.display()), e))?;
     let mut presets = Vec::new();
@@ -46,12 +46,61 @@ pub fn load_presets(dir: &Path) -> Result<Vec<Preset>> {
     Ok(presets)
 }
 
-pub fn find_preset(presets: &[Preset], name: &str) -> Result<Preset> {
-    presets
-        .iter()
-        .find(|p| p.name == name)
-        .cloned()
-        .ok_or_else(|| EngineError::UnknownPreset(name.to_string()))
+/// The presets of the workflow folder, read once at start and shared by every way in (pages,
+/// REST, ComfyUI, the command line).
+#[derive(Debug, Clone, Default)]
+pub struct Presets {
+    presets: Vec<Preset>,
+}
+
+/// What a job runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub preset: String,
+    pub input_size: u32,
+    pub model: String,
+}
+
+/// The preset a submission gets when it names none.
+pub const DEFAULT_PRESET: &str = "portrait";
+
+impl Presets {
+    pub fn load(dir: &Path) -> Result<Presets> {
+        Ok(Presets {
+            presets: load_presets(dir)?,
+        })
+    }
+
+    /// Every preset, sorted by name.
+    pub fn all(&self) -> &[Preset] {
+        &self.presets
+    }
+
+    pub fn find(&self, name: &str) -> Result<&Preset> {
+        self.presets
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| EngineError::UnknownPreset(name.to_string()))
+    }
+
+    /// The preset (default `portrait`), input size and model a job runs with; an explicit size
+    /// takes precedence over the preset's. Errors are the person's: an unknown preset or a size
+    /// that is not allowed.
+    pub fn resolve(
+        &self,
+        engine: &crate::Engine,
+        preset: Option<&str>,
+        size: Option<u32>,
+    ) -> Result<Resolved> {
+        let name = preset.filter(|p| !p.is_empty()).unwrap_or(DEFAULT_PRESET);
+        let preset = self.find(name)?;
+        let size = InputSize::new(size.unwrap_or(preset.input_size))?;
+        Ok(Resolved {
+            preset: preset.name.clone(),
+            input_size: size.get(),
+            model: engine.registry().resolve_checkpoint(&preset.checkpoint),
+        })
+    }
 }
 
 fn load_preset(path: &Path) -> Result<Preset> {
@@ -116,9 +165,9 @@ mod tests {
     #[test]
     fn the_shipped_workflows_are_valid_presets() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows");
-        let presets = load_presets(&dir).unwrap();
-        let portrait = find_preset(&presets, "portrait").unwrap();
-        let building = find_preset(&presets, "building").unwrap();
+        let presets = Presets::load(&dir).unwrap();
+        let portrait = presets.find("portrait").unwrap();
+        let building = presets.find("building").unwrap();
         assert!(portrait.input_size < building.input_size);
         assert!(!portrait.description.is_empty());
     }

@@ -1,48 +1,21 @@
 //! One result: before/after comparison, how it was made, downloads.
 
+use super::job_actions::{QueueButtons, ResultActions};
+use crate::jobs::{JobRow, JobStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
 
-use super::job_actions::{QueueButtons, ResultActions};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct ResultDetail {
-    pub id: String,
-    pub original_name: String,
-    pub preset: String,
-    pub input_size: i64,
-    pub model: String,
-    pub model_sha256: Option<String>,
-    pub original_sha256: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub width: Option<i64>,
-    pub height: Option<i64>,
-    pub created_at: String,
-    pub finished_at: Option<String>,
-    /// Milliseconds per stage, as JSON.
-    pub timings: Option<String>,
-    /// Who signed the result's Content Credentials; `None` when it is not signed.
-    pub content_credentials: Option<String>,
-}
+/// The job the detail view shows (the same row as every list).
+pub type ResultDetail = JobRow;
 
 #[server(endpoint = "job_detail")]
 pub async fn job_detail(id: String) -> Result<Option<ResultDetail>, ServerFnError> {
     use crate::context::{internal, server_context};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    sqlx::query_as::<_, ResultDetail>(&format!(
-        "SELECT id, original_name, preset, input_size, model, model_sha256, original_sha256, status, error, width, height,
-                created_at, finished_at, timings, content_credentials
-         FROM jobs WHERE id = ? AND {}",
-        who.visible_jobs()
-    ))
-    .bind(id)
-    .fetch_optional(&ctx.db)
-    .await
-    .map_err(|e| internal("the job could not be read", e))
+    crate::jobs::read::one(&ctx.db, &who, &id)
+        .await
+        .map_err(|e| internal("the job could not be read", e))
 }
 
 #[component]
@@ -71,7 +44,7 @@ pub fn JobDetailPage() -> impl IntoView {
 fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
     let position = RwSignal::new(50u8);
     let base = format!("/api/v1/jobs/{}", job.id);
-    let done = job.status == "done";
+    let done = job.status == JobStatus::Done;
     let stage = |key: &str| {
         job.timings
             .as_deref()
@@ -116,7 +89,7 @@ fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
             })}
         {job.error.clone().map(|e| view! { <p class="error">{e}</p> })}
         <div class="hero-actions">
-            <QueueButtons id=job.id.clone() status=job.status.clone() changed/>
+            <QueueButtons id=job.id.clone() status=job.status changed/>
             {done.then(|| view! { <a class="button primary" href=format!("{base}/result") download="">"Download colour version"</a> })}
             <a class="button" href=format!("{base}/original") download="">"Download original"</a>
         </div>
@@ -142,7 +115,7 @@ fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
                     job.original_sha256.chars().take(12).collect::<String>()
                 )}</dd>
                 <dt>"Status"</dt>
-                <dd>{job.status.clone()}</dd>
+                <dd>{job.status.as_str()}</dd>
                 <dt>"Model"</dt>
                 <dd>{format!("{} (sha256 {checksum}…)", job.model)}</dd>
                 <dt>"Preset"</dt>
@@ -162,6 +135,6 @@ fn Detail(job: ResultDetail, changed: Callback<()>) -> impl IntoView {
                 <dd>{timings}</dd>
             </dl>
         </section>
-        <ResultActions id=job.id.clone() status=job.status.clone() preset=job.preset.clone()/>
+        <ResultActions id=job.id.clone() status=job.status preset=job.preset.clone()/>
     }
 }

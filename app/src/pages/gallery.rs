@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use leptos_router::hooks::use_query_map;
 
-use super::history::JobRow;
 use crate::components::empty_state::EmptyState;
+use crate::jobs::{JobRow, JobStatus};
 
 /// Results per gallery page.
 pub const GALLERY_PAGE: i64 = 60;
@@ -61,8 +61,8 @@ impl GalleryFilter {
 pub async fn list_results(
     #[server(default)] filter: GalleryFilter,
 ) -> Result<Vec<JobRow>, ServerFnError> {
-    use super::history::JOB_ROW_SELECT;
     use crate::context::{internal, server_context};
+    use crate::jobs::read::{self, JobQuery, Order};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
@@ -75,28 +75,27 @@ pub async fn list_results(
         }
     };
     let status = match blank(filter.status).as_deref() {
-        None => Some("done".to_string()),
+        None => Some(JobStatus::Done),
         Some("all") => None,
-        Some(s) => Some(s.to_string()),
+        Some(name) => match JobStatus::parse(name) {
+            Some(status) => Some(status),
+            None => return Ok(Vec::new()),
+        },
     };
-    let rows = sqlx::query_as::<_, JobRow>(&format!(
-        "{JOB_ROW_SELECT}
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
-               AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
-               AND (?6 IS NULL OR id < ?6) AND {}
-         ORDER BY id DESC LIMIT ?7",
-        who.visible_jobs()
-    ))
-    .bind(status)
-    .bind(blank(filter.preset))
-    .bind(blank(filter.batch))
-    .bind(day(filter.from)?)
-    .bind(day(filter.to)?)
-    .bind(blank(filter.before))
-    .bind(GALLERY_PAGE)
-    .fetch_all(&ctx.db)
-    .await
-    .map_err(|e| internal("the gallery could not be read", e))?;
+    let query = JobQuery {
+        status,
+        preset: blank(filter.preset),
+        batch: blank(filter.batch),
+        from_day: day(filter.from)?,
+        to_day: day(filter.to)?,
+        before_id: blank(filter.before),
+        order: Order::NewestById,
+        limit: GALLERY_PAGE,
+        ..JobQuery::default()
+    };
+    let rows = read::list(&ctx.db, &who, &query)
+        .await
+        .map_err(|e| internal("the gallery could not be read", e))?;
     Ok(rows)
 }
 
@@ -183,7 +182,7 @@ pub fn GalleryPage() -> impl IntoView {
                                     .map(|job| {
                                         view! {
                                             <li class="gallery-item">
-                                                {(job.status == "done")
+                                                {(job.status == JobStatus::Done)
                                                     .then(|| view! {
                                                         <label class="pick">
                                                             <input type="checkbox" name="id" value=job.id.clone()/>
@@ -191,7 +190,7 @@ pub fn GalleryPage() -> impl IntoView {
                                                         </label>
                                                     })}
                                                 <a href=format!("/gallery/{}", job.id)>
-                                                    {if job.status == "done" {
+                                                    {if job.status == JobStatus::Done {
                                                         view! {
                                                             <img
                                                                 src=format!("/api/v1/jobs/{}/thumbnail", job.id)
@@ -203,7 +202,7 @@ pub fn GalleryPage() -> impl IntoView {
                                                     } else {
                                                         view! {
                                                             <span class=format!("placeholder status status-{}", job.status)>
-                                                                {job.status.clone()}
+                                                                {job.status.as_str()}
                                                             </span>
                                                         }
                                                             .into_any()

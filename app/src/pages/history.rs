@@ -1,34 +1,12 @@
 //! The job history: every job with its state, parameters and times.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use leptos_router::hooks::use_query_map;
 
 use super::job_actions::QueueButtons;
 use crate::components::empty_state::EmptyState;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct JobRow {
-    pub id: String,
-    pub original_name: String,
-    pub preset: String,
-    pub input_size: i64,
-    pub model: String,
-    pub status: String,
-    pub submitted_by: Option<String>,
-    pub error: Option<String>,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-}
-
-/// The columns of a [`JobRow`], for every query that lists jobs.
-#[cfg(feature = "ssr")]
-pub const JOB_ROW_SELECT: &str =
-    "SELECT id, original_name, preset, input_size, model, status, submitted_by, error,
-        created_at, started_at, finished_at FROM jobs";
+pub use crate::jobs::JobRow;
 
 /// Jobs per page of the history.
 pub const HISTORY_PAGE: i64 = 100;
@@ -42,22 +20,29 @@ pub async fn list_jobs(
     before: Option<String>,
 ) -> Result<Vec<JobRow>, ServerFnError> {
     use crate::context::{internal, server_context};
+    use crate::jobs::read::{self, JobQuery, Order};
+    use crate::jobs::JobStatus;
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    sqlx::query_as::<_, JobRow>(
-        &format!("{JOB_ROW_SELECT}
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2) AND (?3 IS NULL OR created_at < ?3)
-               AND {}
-         ORDER BY created_at DESC LIMIT ?4", who.visible_jobs()),
-    )
-    .bind(blank(status))
-    .bind(blank(batch))
-    .bind(blank(before))
-    .bind(HISTORY_PAGE)
-    .fetch_all(&ctx.db)
-    .await
-    .map_err(|e| internal("the job history could not be read", e))
+    let status = match blank(status) {
+        None => None,
+        Some(name) => match JobStatus::parse(&name) {
+            Some(status) => Some(status),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let query = JobQuery {
+        status,
+        batch: blank(batch),
+        before_created: blank(before),
+        order: Order::NewestByCreated,
+        limit: HISTORY_PAGE,
+        ..JobQuery::default()
+    };
+    read::list(&ctx.db, &who, &query)
+        .await
+        .map_err(|e| internal("the job history could not be read", e))
 }
 
 #[component]
@@ -161,7 +146,7 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
                                     <a href=format!("/gallery/{}", job.id)>{job.original_name}</a>
                                 </td>
                                 <td>
-                                    <span class=format!("status status-{}", job.status)>{job.status.clone()}</span>
+                                    <span class=format!("status status-{}", job.status)>{job.status.as_str()}</span>
                                 </td>
                                 <td>{job.preset}</td>
                                 <td>{job.input_size}</td>

@@ -18,13 +18,9 @@ pub async fn system_status() -> Result<StatusReport, ServerFnError> {
     use crate::context::{internal, server_context};
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    let (sqlite_version, jobs_total, jobs_queued): (String, i64, i64) = sqlx::query_as(
-        "SELECT sqlite_version(), COUNT(*), COALESCE(SUM(status = 'queued'), 0) FROM jobs",
-        // Counts of all jobs, like the queue length: no job details.
-    )
-    .fetch_one(&ctx.db)
-    .await
-    .map_err(|e| internal("the database could not be read", e))?;
+    let (sqlite_version, jobs_total, jobs_queued) = crate::jobs::read::overview(&ctx.db)
+        .await
+        .map_err(|e| internal("the database could not be read", e))?;
     let model = ctx
         .engine
         .model(None)

@@ -2,6 +2,8 @@
 //! detail view and the history; the work is done by the server's job queue.
 
 use leptos::prelude::*;
+
+use crate::jobs::JobStatus;
 use leptos_router::hooks::use_navigate;
 
 use super::upload::list_presets;
@@ -53,7 +55,7 @@ pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
 
 /// Cancel (while waiting) or retry (after a failure); `changed` runs after either succeeds.
 #[component]
-pub fn QueueButtons(id: String, status: String, changed: Callback<()>) -> impl IntoView {
+pub fn QueueButtons(id: String, status: JobStatus, changed: Callback<()>) -> impl IntoView {
     let cancel = ServerAction::<CancelJob>::new();
     let retry = ServerAction::<RetryJob>::new();
     Effect::new(move |_| {
@@ -63,8 +65,8 @@ pub fn QueueButtons(id: String, status: String, changed: Callback<()>) -> impl I
             changed.run(());
         }
     });
-    let button = match status.as_str() {
-        "queued" => Some(
+    let button = match status {
+        JobStatus::Queued => Some(
             view! {
                 <ActionForm action=cancel attr:class="inline">
                     <input type="hidden" name="id" value=id.clone()/>
@@ -73,7 +75,7 @@ pub fn QueueButtons(id: String, status: String, changed: Callback<()>) -> impl I
             }
             .into_any(),
         ),
-        "failed" | "cancelled" => Some(
+        JobStatus::Failed | JobStatus::Cancelled => Some(
             view! {
                 <ActionForm action=retry attr:class="inline">
                     <input type="hidden" name="id" value=id.clone()/>
@@ -95,7 +97,7 @@ pub fn QueueButtons(id: String, status: String, changed: Callback<()>) -> impl I
 
 /// Re-run with another preset and delete, for the detail view.
 #[component]
-pub fn ResultActions(id: String, status: String, preset: String) -> impl IntoView {
+pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl IntoView {
     let rerun = ServerAction::<RerunJob>::new();
     let delete = ServerAction::<DeleteJob>::new();
     let presets = Resource::new(|| (), |_| list_presets());
@@ -108,7 +110,7 @@ pub fn ResultActions(id: String, status: String, preset: String) -> impl IntoVie
             navigate("/gallery", Default::default());
         }
     });
-    let running = status == "running";
+    let running = status == JobStatus::Running;
     let current = preset;
     let rerun_id = id.clone();
     let delete_id = id;

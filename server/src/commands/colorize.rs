@@ -107,8 +107,8 @@ fn request_for(
     };
     let (preset_model, preset_size) = match &args.preset {
         Some(name) => {
-            let presets = engine::presets::load_presets(&common.workflows_dir)?;
-            let preset = engine::presets::find_preset(&presets, name)?;
+            let presets = engine::presets::Presets::load(&common.workflows_dir)?;
+            let preset = presets.find(name)?;
             (
                 Some(engine.registry().resolve_checkpoint(&preset.checkpoint)),
                 Some(preset.input_size),

@@ -30,7 +30,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     let default = tokio::task::spawn_blocking(move || loading.model(None))
         .await
         .map_err(|e| CommandError::Invalid(format!("loading the default model crashed: {e}")))??;
-    let presets = engine::presets::load_presets(&common.workflows_dir)?;
+    let presets = std::sync::Arc::new(engine::presets::Presets::load(&common.workflows_dir)?);
     let content_credentials = common.content_credentials()?;
     match &content_credentials {
         Some(credentials) => tracing::info!(
@@ -66,7 +66,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             site_root: args.site_root.clone(),
             address: args.bind,
             data_dir: common.data_dir.clone(),
-            workflows_dir: common.workflows_dir.clone(),
+            presets: presets.clone(),
             limits: Limits {
                 max_file_bytes: args.max_upload_mb << 20,
                 max_files: args.max_files,
@@ -93,7 +93,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     tracing::info!(
         model = %default.model.manifest.name,
         device = %default.execution.device,
-        presets = presets.len(),
+        presets = presets.all().len(),
         data_dir = %common.data_dir.display(),
         "ready"
     );

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use app::jobs::{JobStatus, SubmitResponse};
 use engine::encode::OutputFormat;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{header, StatusCode};
@@ -57,22 +58,11 @@ impl State {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct SubmitAnswer {
-    files: Vec<FileAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FileAnswer {
-    accepted: bool,
-    job_id: Option<String>,
-    error: Option<String>,
-}
-
+/// The part of a job that the client follows.
 #[derive(Debug, Deserialize)]
 struct JobAnswer {
     id: String,
-    status: String,
+    status: JobStatus,
     error: Option<String>,
 }
 
@@ -262,14 +252,14 @@ async fn submit(common: &Common, args: &SubmitArgs) -> Result<ExitCode, CommandE
                 None => Some(Err(
                     "the job is no longer on the server (deleted?)".to_string()
                 )),
-                Some(job) if job.status == "done" => {
+                Some(job) if job.status == JobStatus::Done => {
                     Some(download(&client, &job.id, &task.output).await)
                 }
-                Some(job) if job.status == "failed" => Some(Err(job
+                Some(job) if job.status == JobStatus::Failed => Some(Err(job
                     .error
                     .clone()
                     .unwrap_or_else(|| "failed on the server".into()))),
-                Some(job) if job.status == "cancelled" => {
+                Some(job) if job.status == JobStatus::Cancelled => {
                     Some(Err("cancelled on the server".into()))
                 }
                 Some(_) => None,
@@ -372,7 +362,7 @@ async fn upload(
         if !response.status().is_success() {
             return Err(Client::refusal(response).await);
         }
-        let answer: SubmitAnswer = response
+        let answer: SubmitResponse = response
             .json()
             .await
             .map_err(|e| format!("unreadable answer: {e}"))?;

@@ -5,10 +5,9 @@ pub mod events;
 pub mod provenance;
 pub mod queue;
 pub mod service;
-pub mod settings;
 pub mod worker;
 
-pub use events::{JobEvent, JobEvents};
+pub use events::{JobEvent, JobEvents, JobStatus};
 pub use queue::{ClaimedJob, ComfyOutput, ComfyPrompt, JobQueue, NewJob};
 pub use service::{JobService, Original};
 

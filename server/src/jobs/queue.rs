@@ -2,7 +2,7 @@
 
 use sqlx::SqlitePool;
 
-use super::JobError;
+use super::{JobError, JobStatus};
 
 /// What a submission asks for.
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ pub struct StoredJob {
     pub original_sha256: String,
     pub output_format: String,
     pub visible_label: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
 }
 
 /// What a deletion left for the caller to remove from the object store.
@@ -313,7 +313,7 @@ impl JobQueue {
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
         let mut tx = self.db.begin().await?;
-        let job = sqlx::query_as::<_, (String, Option<String>, String)>(
+        let job = sqlx::query_as::<_, (JobStatus, Option<String>, String)>(
             "SELECT status, result_key, original_sha256 FROM jobs WHERE id = ?",
         )
         .bind(id)
@@ -321,7 +321,7 @@ impl JobQueue {
         .await?
         .ok_or(JobError::NotFound)?;
         let (status, result_key, sha256) = job;
-        if status == "running" {
+        if status == JobStatus::Running {
             return Err(JobError::Running);
         }
         sqlx::query("DELETE FROM jobs WHERE id = ?")

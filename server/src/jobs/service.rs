@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::queue::{ComfyPrompt, StoredJob};
-use super::settings::{self, SettingsError};
 use super::worker::Workers;
-use super::{JobError, JobEvent, NewJob};
+use super::{JobError, JobEvent, JobStatus, NewJob};
 use crate::storage::ObjectKey;
+use engine::presets::{Presets, Resolved};
 
 /// What an intake limits, whoever submits.
 #[derive(Debug, Clone)]
@@ -27,7 +27,8 @@ pub struct IntakeLimits {
 #[derive(Clone)]
 pub struct JobService {
     pub workers: Workers,
-    pub workflows_dir: PathBuf,
+    /// The presets, read once at start.
+    pub presets: Arc<Presets>,
     /// Uploads are written to `DATA_DIR/tmp` before they are checked and stored.
     pub temp_dir: PathBuf,
     pub limits: IntakeLimits,
@@ -66,18 +67,11 @@ impl JobService {
         })
     }
 
-    /// The preset, input size and model a submission runs with.
-    pub fn resolve(
-        &self,
-        preset: Option<&str>,
-        size: Option<u32>,
-    ) -> Result<(String, u32, String), JobError> {
-        settings::resolve(&self.workers.engine, &self.workflows_dir, preset, size).map_err(|e| {
-            match e {
-                SettingsError::Invalid(message) => JobError::Refused(message),
-                other => JobError::Refused(other.to_string()),
-            }
-        })
+    /// The preset, input size and model a submission runs with; a refusal says why.
+    pub fn resolve(&self, preset: Option<&str>, size: Option<u32>) -> Result<Resolved, JobError> {
+        self.presets
+            .resolve(&self.workers.engine, preset, size)
+            .map_err(|e| JobError::Refused(e.to_string()))
     }
 
     /// Takes in one uploaded file: streamed to a temporary file (hashing as it goes) within the
@@ -162,7 +156,7 @@ impl JobService {
             self.workers.events.publish(JobEvent {
                 job_id: id.clone(),
                 batch_id: job.batch_id.clone(),
-                status: "queued".into(),
+                status: JobStatus::Queued,
                 error: None,
                 owner_id: job.owner_id,
                 private: job.private,
@@ -198,11 +192,11 @@ impl From<JobError> for JobActionError {
 }
 
 impl JobService {
-    fn publish(&self, job_id: &str, job: &StoredJob, status: &str) {
+    fn publish(&self, job_id: &str, job: &StoredJob, status: JobStatus) {
         self.workers.events.publish(JobEvent {
             job_id: job_id.to_string(),
             batch_id: job.batch_id.clone(),
-            status: status.into(),
+            status,
             error: None,
             owner_id: job.owner_id,
             private: job.private,
@@ -229,7 +223,7 @@ impl JobControl for JobService {
         let job = self.managed(who, id).await?;
         match self.workers.queue.cancel(id).await? {
             Some(_) => {
-                self.publish(id, &job, "cancelled");
+                self.publish(id, &job, JobStatus::Cancelled);
                 Ok(())
             }
             None => Err(JobActionError::Refused(
@@ -242,7 +236,7 @@ impl JobControl for JobService {
         let job = self.managed(who, id).await?;
         match self.workers.queue.retry(id).await? {
             Some(_) => {
-                self.publish(id, &job, "queued");
+                self.publish(id, &job, JobStatus::Queued);
                 self.workers.wake.notify_waiters();
                 Ok(())
             }
@@ -259,16 +253,11 @@ impl JobControl for JobService {
         preset: &str,
     ) -> Result<String, JobActionError> {
         let old = self.managed(who, id).await?;
-        let (preset, input_size, model) = settings::resolve(
-            &self.workers.engine,
-            &self.workflows_dir,
-            Some(preset),
-            None,
-        )
-        .map_err(|e| match e {
-            SettingsError::Invalid(message) => JobActionError::Refused(message),
-            other => JobActionError::Internal(other.to_string()),
-        })?;
+        let Resolved {
+            preset,
+            input_size,
+            model,
+        } = self.resolve(Some(preset), None)?;
         let (ids, _) = self
             .submit(
                 &[NewJob {
@@ -308,7 +297,7 @@ impl JobControl for JobService {
                 tracing::warn!(%error, key = key.as_str(), "a deleted job's file stayed behind");
             }
         }
-        self.publish(id, &job, "deleted");
+        self.publish(id, &job, JobStatus::Deleted);
         Ok(())
     }
 }

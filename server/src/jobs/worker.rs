@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::provenance::label_result;
 use super::queue::Completion;
-use super::{ClaimedJob, JobEvent, JobEvents, JobQueue};
+use super::{ClaimedJob, JobEvent, JobEvents, JobQueue, JobStatus};
 use crate::storage::{ObjectKey, ObjectStore};
 
 /// Everything a worker needs; cheap to clone.
@@ -55,17 +55,17 @@ impl Workers {
     }
 
     async fn process(&self, job: ClaimedJob) {
-        self.publish(&job, "running", None);
+        self.publish(&job, JobStatus::Running, None);
         let outcome = self.colorize(&job).await;
         let recorded = match &outcome {
             Ok(done) => self.queue.complete(&job.id, done).await,
             Err(message) => self.queue.fail(&job.id, message).await,
         };
         match (recorded, outcome) {
-            (Ok(true), Ok(_)) => self.publish(&job, "done", None),
+            (Ok(true), Ok(_)) => self.publish(&job, JobStatus::Done, None),
             (Ok(true), Err(message)) => {
                 tracing::warn!(job = %job.id, %message, "job failed");
-                self.publish(&job, "failed", Some(message));
+                self.publish(&job, JobStatus::Failed, Some(message));
             }
             (Ok(false), Ok(done)) => {
                 // Cancelled while it ran: its result must not linger.
@@ -88,10 +88,7 @@ impl Workers {
             .get_bytes(&original)
             .await
             .map_err(|e| format!("the original could not be read: {e}"))?;
-        let format = match job.output_format.as_str() {
-            "jpeg" => OutputFormat::Jpeg { quality: 92 },
-            _ => OutputFormat::Png,
-        };
+        let format = OutputFormat::from_name(&job.output_format);
         let request = ColorizeRequest {
             model: Some(job.model.clone()),
             size: u32::try_from(job.input_size).ok(),
@@ -143,11 +140,11 @@ impl Workers {
         })
     }
 
-    fn publish(&self, job: &ClaimedJob, status: &str, error: Option<String>) {
+    fn publish(&self, job: &ClaimedJob, status: JobStatus, error: Option<String>) {
         self.events.publish(JobEvent {
             job_id: job.id.clone(),
             batch_id: job.batch_id.clone(),
-            status: status.into(),
+            status,
             error,
             owner_id: job.owner_id,
             private: job.private,

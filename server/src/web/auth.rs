@@ -25,10 +25,20 @@ fn is_public(path: &str) -> bool {
 
 /// What a request proved who it is with, kept so that long-lived answers (event streams) can
 /// check again later that it still holds.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Credential {
     Session { user_id: i64, epoch: String },
     Token(String),
+}
+
+/// Never the token or the epoch: a credential must not end up in a log.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Session { user_id, .. } => write!(f, "Session(user {user_id})"),
+            Credential::Token(_) => f.write_str("Token(..)"),
+        }
+    }
 }
 
 impl Credential {

@@ -86,7 +86,8 @@ pub struct StateConfig {
     pub site_root: PathBuf,
     pub address: std::net::SocketAddr,
     pub data_dir: PathBuf,
-    pub workflows_dir: PathBuf,
+    /// The presets of `workflows/`, read once at start.
+    pub presets: Arc<engine::presets::Presets>,
     pub limits: Limits,
     pub queue_limit: i64,
     pub job_workers: usize,
@@ -119,7 +120,7 @@ impl AppState {
         };
         let service = JobService {
             workers: jobs.clone(),
-            workflows_dir: config.workflows_dir.clone(),
+            presets: config.presets.clone(),
             temp_dir: config.data_dir.join("tmp"),
             limits: IntakeLimits {
                 max_file_bytes: config.limits.max_file_bytes,
@@ -136,7 +137,7 @@ impl AppState {
             context: ServerContext {
                 db,
                 engine,
-                workflows_dir: config.workflows_dir,
+                presets: config.presets,
                 signer: config
                     .content_credentials
                     .as_ref()

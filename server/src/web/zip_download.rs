@@ -124,11 +124,7 @@ fn write_zip(
             continue;
         };
         let bytes = fetch(key)?;
-        let extension = if item.output_format == "jpeg" {
-            "jpg"
-        } else {
-            "png"
-        };
+        let extension = engine::encode::OutputFormat::from_name(&item.output_format).extension();
         let name = unique_name(&mut taken, &item.original_name, extension);
         zip.start_file(name.as_str(), options)
             .map_err(std::io::Error::other)?;

@@ -105,7 +105,12 @@ pub async fn test_app_with(
         site_root: dir.path().to_path_buf(),
         address: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().join("data"),
-        workflows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+        presets: Arc::new(
+            engine::presets::Presets::load(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+            )
+            .unwrap(),
+        ),
         limits: Limits {
             max_file_bytes: 10 << 20,
             max_files: 20,

@@ -12,6 +12,7 @@ use web_sys::{
 };
 
 use super::{batch_jobs, FileRow, UploadState};
+use crate::jobs::{JobEvent, SubmitResponse};
 
 pub fn files_chosen(state: UploadState, ev: &leptos::ev::Event) {
     let Some(input) = ev
@@ -170,17 +171,21 @@ fn upload(state: UploadState, batch: &str, file: File, row: FileRow) {
     let request = xhr.clone();
     let on_load = Closure::<dyn FnMut()>::new(move || {
         let text = request.response_text().ok().flatten().unwrap_or_default();
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         row.progress.set(100);
-        let Some(outcome) = body["files"].get(0) else {
-            let message = body["error"]
+        let outcome = serde_json::from_str::<SubmitResponse>(&text)
+            .ok()
+            .and_then(|answer| answer.files.into_iter().next());
+        let Some(outcome) = outcome else {
+            // A refusal of the whole request: `{"error": "..."}`.
+            let refusal: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let message = refusal["error"]
                 .as_str()
                 .unwrap_or("the server refused the upload");
             return fail(row, message);
         };
-        match outcome["job_id"].as_str() {
-            Some(job_id) if outcome["accepted"] == true => {
-                row.job_id.set(Some(job_id.to_string()));
+        match outcome.job_id {
+            Some(job_id) if outcome.accepted => {
+                row.job_id.set(Some(job_id));
                 if row.status.get_untracked() == "uploading" {
                     row.status.set("queued".into());
                 }
@@ -191,7 +196,7 @@ fn upload(state: UploadState, batch: &str, file: File, row: FileRow) {
             }
             _ => fail(
                 row,
-                outcome["error"].as_str().unwrap_or("the file was refused"),
+                outcome.error.as_deref().unwrap_or("the file was refused"),
             ),
         }
     });
@@ -220,16 +225,8 @@ pub fn follow_batch(state: UploadState, batch: String) {
         let Some(text) = e.data().as_string() else {
             return;
         };
-        let Ok(event) = serde_json::from_str::<Value>(&text) else {
-            return;
-        };
-        if let (Some(id), Some(status)) = (event["job_id"].as_str(), event["status"].as_str()) {
-            state.apply(
-                id,
-                None,
-                status,
-                event["error"].as_str().map(str::to_string),
-            );
+        if let Ok(event) = serde_json::from_str::<JobEvent>(&text) {
+            state.apply(&event.job_id, None, event.status.as_str(), event.error);
         }
     });
     let _ = source.add_event_listener_with_callback("job", on_job.as_ref().unchecked_ref());
@@ -243,7 +240,12 @@ fn refresh(state: UploadState, batch: String) {
     spawn_local(async move {
         if let Ok(jobs) = batch_jobs(batch).await {
             for job in jobs {
-                state.apply(&job.id, Some(&job.original_name), &job.status, job.error);
+                state.apply(
+                    &job.id,
+                    Some(&job.original_name),
+                    job.status.as_str(),
+                    job.error,
+                );
             }
         }
     });

@@ -9,6 +9,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::jobs::JobRow;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PresetInfo {
     pub name: String,
@@ -20,47 +22,31 @@ pub struct PresetInfo {
 /// The presets defined by the workflow files in `workflows/`.
 #[server(endpoint = "list_presets")]
 pub async fn list_presets() -> Result<Vec<PresetInfo>, ServerFnError> {
-    use crate::context::{internal, server_context};
+    use crate::context::server_context;
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    let presets = engine::presets::load_presets(&ctx.workflows_dir)
-        .map_err(|e| internal("the presets could not be read", e))?;
-    Ok(presets
-        .into_iter()
+    Ok(ctx
+        .presets
+        .all()
+        .iter()
         .map(|p| PresetInfo {
-            name: p.name,
-            title: p.title,
-            description: p.description,
+            name: p.name.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
             input_size: p.input_size,
         })
         .collect())
 }
 
-/// One job of a batch as the page shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct BatchJob {
-    pub id: String,
-    pub original_name: String,
-    pub status: String,
-    pub error: Option<String>,
-}
-
 /// The jobs of one batch, oldest first.
 #[server(endpoint = "batch_jobs")]
-pub async fn batch_jobs(batch: String) -> Result<Vec<BatchJob>, ServerFnError> {
+pub async fn batch_jobs(batch: String) -> Result<Vec<JobRow>, ServerFnError> {
     use crate::context::{internal, server_context};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    sqlx::query_as::<_, BatchJob>(&format!(
-        "SELECT id, original_name, status, error FROM jobs WHERE batch_id = ? AND {}
-         ORDER BY created_at, id",
-        who.visible_jobs()
-    ))
-    .bind(batch)
-    .fetch_all(&ctx.db)
-    .await
-    .map_err(|e| internal("the batch could not be read", e))
+    crate::jobs::read::batch(&ctx.db, &who, &batch)
+        .await
+        .map_err(|e| internal("the batch could not be read", e))
 }
 
 /// A file on the page: its upload, then its job.

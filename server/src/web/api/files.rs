@@ -38,11 +38,8 @@ pub async fn job_result(
         .get_bytes(&key)
         .await
         .map_err(ApiError::internal)?;
-    let (mime, extension) = if format == "jpeg" {
-        ("image/jpeg", "jpg")
-    } else {
-        ("image/png", "png")
-    };
+    let format = engine::encode::OutputFormat::from_name(&format);
+    let (mime, extension) = (format.mime(), format.extension());
     let stem = name
         .rsplit_once('.')
         .map_or(name.as_str(), |(stem, _)| stem);

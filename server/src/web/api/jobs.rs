@@ -1,87 +1,59 @@
 //! Reading and cancelling jobs.
 
 use app::auth::Principal;
+use app::jobs::read::{self, JobQuery, Order};
+use app::jobs::{JobRow, JobStatus};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct JobView {
-    pub id: String,
-    pub batch_id: Option<String>,
-    pub original_name: String,
-    pub preset: String,
-    pub input_size: i64,
-    pub model: String,
-    pub status: String,
-    pub error: Option<String>,
-    /// How many times a worker started it (more than one after a crash or a retry).
-    pub attempts: i64,
-    pub width: Option<i64>,
-    pub height: Option<i64>,
-    /// The visible label drawn on the result (`en`, `zh`), if any.
-    pub visible_label: Option<String>,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-}
-
-const JOB_COLUMNS: &str = "id, batch_id, original_name, preset, input_size, model, status, error, attempts, width, height, visible_label,
-                           created_at, started_at, finished_at";
-
 /// `GET /api/v1/jobs/{id}`
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Job id")),
-    responses((status = 200, description = "The job", body = JobView), (status = 404, description = "No such job (or not yours to see)", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
+    responses((status = 200, description = "The job", body = JobRow), (status = 404, description = "No such job (or not yours to see)", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn get_job(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Json<JobRow>, ApiError> {
     readable(&who)?;
-    sqlx::query_as::<_, JobView>(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND {}",
-        who.visible_jobs()
-    ))
-    .bind(&id)
-    .fetch_optional(&state.context.db)
-    .await
-    .map_err(ApiError::internal)?
-    .map(Json)
-    .ok_or_else(|| ApiError::not_found("no such job"))
+    read::one(&state.context.db, &who, &id)
+        .await
+        .map_err(ApiError::internal)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such job"))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     pub batch: Option<String>,
 }
 
 /// `GET /api/v1/jobs?status=&batch=`: newest first, at most 1000.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobFilter),
-    responses((status = 200, description = "Jobs, newest first, at most 1000", body = [JobView]), (status = 401, description = "No session or token", body = ErrorBody),))]
+    responses((status = 200, description = "Jobs, newest first, at most 1000", body = [JobRow]), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Query(filter): Query<JobFilter>,
-) -> Result<Json<Vec<JobView>>, ApiError> {
+) -> Result<Json<Vec<JobRow>>, ApiError> {
     readable(&who)?;
-    let jobs = sqlx::query_as::<_, JobView>(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR batch_id = ?2)
-               AND {}
-         ORDER BY created_at DESC, id DESC LIMIT 1000",
-        who.visible_jobs()
-    ))
-    .bind(&filter.status)
-    .bind(&filter.batch)
-    .fetch_all(&state.context.db)
-    .await
-    .map_err(ApiError::internal)?;
+    let query = JobQuery {
+        status: filter.status,
+        batch: filter.batch,
+        order: Order::NewestByCreated,
+        limit: 1000,
+        ..JobQuery::default()
+    };
+    let jobs = read::list(&state.context.db, &who, &query)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(jobs))
 }
 

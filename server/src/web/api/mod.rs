@@ -13,6 +13,6 @@ pub(crate) use files::{file_response, mime_of};
 pub use files::{job_original, job_preview, job_result, job_thumbnail};
 pub use idempotency::release_interrupted as release_interrupted_idempotency_keys;
 pub(crate) use jobs::readable;
-pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter, JobView};
+pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter};
 pub use openapi::{document as openapi_document, ApiDoc};
 pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};

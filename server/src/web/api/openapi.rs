@@ -31,7 +31,7 @@ use crate::web::zip_download;
         zip_download::download,
         events::events,
     ),
-    components(schemas(jobs::JobView, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
+    components(schemas(app::jobs::JobRow, app::jobs::JobStatus, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
     modifiers(&BearerToken),
     security(("bearer" = []))
 )]

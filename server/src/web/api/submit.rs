@@ -1,34 +1,18 @@
 //! `POST /api/v1/jobs`: uploads streamed to disk, checked by content, stored once, queued.
 
 use app::auth::Principal;
+pub use app::jobs::{FileOutcome, SubmitResponse};
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
-use serde::Serialize;
 
 use super::idempotency;
 use crate::jobs::{JobError, NewJob};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
-
-/// One submitted file's fate.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FileOutcome {
-    pub name: String,
-    pub accepted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubmitResponse {
-    pub batch_id: String,
-    pub files: Vec<FileOutcome>,
-}
+use engine::presets::Resolved;
 
 /// The multipart form of a submission (for the API description; the handler streams it).
 #[derive(utoipa::ToSchema)]
@@ -131,7 +115,7 @@ async fn submit_files(
     // Each file's name and either the job it asks for or why it was refused; all accepted
     // files are queued together at the end, in one transaction.
     let mut files: Vec<(String, Result<NewJob, String>)> = Vec::new();
-    let mut resolved: Option<Result<(String, u32, String), String>> = None;
+    let mut resolved: Option<Result<Resolved, String>> = None;
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
@@ -169,7 +153,7 @@ async fn submit_files(
                     )));
                 }
                 let original = sanitize_name(field.file_name().unwrap_or("image"));
-                // The settings come before the files: read the presets once per submission.
+                // The settings come before the files: resolve them once per submission.
                 let settings = resolved
                     .get_or_insert_with(|| {
                         service
@@ -227,7 +211,11 @@ async fn submit_files(
 /// The job one accepted file asks for.
 fn new_job(
     submission: &Submission,
-    (preset, size, model): (String, u32, String),
+    Resolved {
+        preset,
+        input_size,
+        model,
+    }: Resolved,
     original_name: &str,
     sha256: String,
 ) -> NewJob {
@@ -239,7 +227,7 @@ fn new_job(
         original_name: original_name.to_string(),
         original_sha256: sha256,
         preset,
-        input_size: size,
+        input_size,
         model,
         output_format: submission.format.clone(),
         visible_label: submission.label.clone(),

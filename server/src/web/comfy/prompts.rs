@@ -7,11 +7,12 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use app::auth::{Principal, Role};
+use app::auth::Principal;
+use app::jobs::read::{self, Prompts};
 
 use super::files::find_input;
 use super::graph::{self, PREVIEW_IMAGE};
-use crate::jobs::{ComfyOutput, ComfyPrompt, JobError, NewJob};
+use crate::jobs::{ComfyOutput, ComfyPrompt, JobError, JobStatus, NewJob};
 use crate::web::api::readable;
 use crate::web::error::ApiError;
 use crate::web::AppState;
@@ -205,26 +206,16 @@ pub struct PromptRecord {
     pub outputs: Vec<OutputRow>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OutputRow {
-    pub job_id: String,
-    pub colorize_node: String,
-    pub output_node: String,
-    pub output_class: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub output_format: String,
-}
+/// One output node of a prompt, with its job's state.
+pub use app::jobs::read::ComfyOutputRow as OutputRow;
 
 impl PromptRecord {
     pub fn finished(&self) -> bool {
-        self.outputs
-            .iter()
-            .all(|o| !matches!(o.status.as_str(), "queued" | "running"))
+        self.outputs.iter().all(|o| !o.status.is_pending())
     }
 
     pub fn running(&self) -> bool {
-        self.outputs.iter().any(|o| o.status == "running")
+        self.outputs.iter().any(|o| o.status == JobStatus::Running)
     }
 
     /// `[number, prompt_id, prompt, extra_data, outputs_to_execute]`, as ComfyUI lists it.
@@ -245,7 +236,7 @@ impl PromptRecord {
 
     pub fn history_entry(&self) -> Value {
         let mut outputs = Map::new();
-        for o in self.outputs.iter().filter(|o| o.status == "done") {
+        for o in self.outputs.iter().filter(|o| o.status == JobStatus::Done) {
             let entry = outputs
                 .entry(o.output_node.clone())
                 .or_insert_with(|| json!({ "images": [] }));
@@ -253,17 +244,17 @@ impl PromptRecord {
                 images.push(image_ref(o));
             }
         }
-        let success = self.outputs.iter().all(|o| o.status == "done");
+        let success = self.outputs.iter().all(|o| o.status == JobStatus::Done);
         let messages: Vec<Value> = self
             .outputs
             .iter()
-            .filter(|o| o.status != "done")
+            .filter(|o| o.status != JobStatus::Done)
             .map(|o| {
                 json!(["execution_error", {
                     "prompt_id": self.prompt_id,
                     "node_id": o.colorize_node,
                     "node_type": graph::COLORIZE,
-                    "exception_message": o.error.clone().unwrap_or_else(|| o.status.clone()),
+                    "exception_message": o.error.clone().unwrap_or_else(|| o.status.to_string()),
                 }])
             })
             .collect();
@@ -282,11 +273,7 @@ impl PromptRecord {
 
 /// `{filename, subfolder, type}` of a finished output, as `/view` takes it.
 pub fn image_ref(output: &OutputRow) -> Value {
-    let extension = if output.output_format == "jpeg" {
-        "jpg"
-    } else {
-        "png"
-    };
+    let extension = engine::encode::OutputFormat::from_name(&output.output_format).extension();
     let kind = if output.output_class == PREVIEW_IMAGE {
         "temp"
     } else {
@@ -296,63 +283,27 @@ pub fn image_ref(output: &OutputRow) -> Value {
 }
 
 /// Which prompts to read.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Which<'a> {
-    /// The newest ones.
-    Newest,
-    /// Those with an image still waiting or running (the queue), without reading the history.
-    Unfinished,
-    One(&'a str),
-}
-
 /// The prompts `who` may see (their own; an admin's: all), newest first.
 pub async fn records(
     state: &AppState,
     who: &Principal,
-    which: Which<'_>,
+    which: Prompts<'_>,
     limit: i64,
 ) -> Result<Vec<PromptRecord>, ApiError> {
-    let db = &state.context.db;
-    let only = match which {
-        Which::One(id) => Some(id),
-        _ => None,
-    };
-    let rows: Vec<(String, i64, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
-         WHERE (?1 IS NULL OR prompt_id = ?1) AND (owner_id = ?2 OR ?3)
-               AND (NOT ?5 OR EXISTS (SELECT 1 FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id
-                                      WHERE o.prompt_id = comfy_prompts.prompt_id
-                                        AND j.status IN ('queued', 'running')))
-         ORDER BY number DESC LIMIT ?4",
-    )
-    .bind(only)
-    .bind(who.user_id)
-    .bind(who.role == Role::Admin)
-    .bind(limit)
-    .bind(which == Which::Unfinished)
-    .fetch_all(db)
-    .await
-    .map_err(ApiError::internal)?;
-    let mut records = Vec::with_capacity(rows.len());
-    for (prompt_id, number, client_id, prompt, extra_data) in rows {
-        let outputs = sqlx::query_as::<_, OutputRow>(
-            "SELECT o.job_id, o.colorize_node, o.output_node, o.output_class, j.status, j.error, j.output_format
-             FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id WHERE o.prompt_id = ? ORDER BY o.output_node",
-        )
-        .bind(&prompt_id)
-        .fetch_all(db)
+    let rows = read::comfy_prompts(&state.context.db, who, which, limit)
         .await
         .map_err(ApiError::internal)?;
-        records.push(PromptRecord {
-            prompt_id,
-            number,
-            client_id,
-            prompt: serde_json::from_str(&prompt).unwrap_or(Value::Null),
-            extra_data: serde_json::from_str(&extra_data).unwrap_or_else(|_| json!({})),
+    Ok(rows
+        .into_iter()
+        .map(|(row, outputs)| PromptRecord {
+            prompt_id: row.prompt_id,
+            number: row.number,
+            client_id: row.client_id,
+            prompt: serde_json::from_str(&row.prompt).unwrap_or(Value::Null),
+            extra_data: serde_json::from_str(&row.extra_data).unwrap_or_else(|_| json!({})),
             outputs,
-        });
-    }
-    Ok(records)
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize)]
@@ -370,7 +321,7 @@ pub async fn history(
     readable(&who)?;
     // ComfyUI keeps the last 10,000 finished prompts, oldest first: `max_items=N` alone is the
     // last N; `offset=K` skips the first K, then up to `max_items`.
-    let mut finished: Vec<PromptRecord> = records(&state, &who, Which::Newest, 10_000)
+    let mut finished: Vec<PromptRecord> = records(&state, &who, Prompts::Newest, 10_000)
         .await?
         .into_iter()
         .filter(PromptRecord::finished)
@@ -400,7 +351,7 @@ pub async fn history_one(
 ) -> Result<Json<Value>, ApiError> {
     readable(&who)?;
     let mut history = Map::new();
-    if let Some(record) = records(&state, &who, Which::One(&prompt_id), 1)
+    if let Some(record) = records(&state, &who, Prompts::One(&prompt_id), 1)
         .await?
         .pop()
     {
@@ -437,7 +388,7 @@ pub async fn queue(
 ) -> Result<Json<Value>, ApiError> {
     readable(&who)?;
     let (mut running, mut pending) = (Vec::new(), Vec::new());
-    for record in records(&state, &who, Which::Unfinished, 10_000).await? {
+    for record in records(&state, &who, Prompts::Unfinished, 10_000).await? {
         if record.running() {
             running.push(record.queue_item());
         } else if !record.finished() {
@@ -466,11 +417,15 @@ async fn cancel_waiting(
     prompts: Option<&[String]>,
 ) -> Result<usize, ApiError> {
     let mut cancelled = 0;
-    for record in records(state, who, Which::Unfinished, 10_000).await? {
+    for record in records(state, who, Prompts::Unfinished, 10_000).await? {
         if prompts.is_some_and(|ids| !ids.contains(&record.prompt_id)) {
             continue;
         }
-        for output in record.outputs.iter().filter(|o| o.status == "queued") {
+        for output in record
+            .outputs
+            .iter()
+            .filter(|o| o.status == JobStatus::Queued)
+        {
             if state.context.jobs.cancel(who, &output.job_id).await.is_ok() {
                 cancelled += 1;
             }
@@ -509,7 +464,7 @@ pub async fn interrupt(
             "your role or token does not allow changing the queue",
         ));
     }
-    let running: Vec<String> = records(&state, &who, Which::Unfinished, 10_000)
+    let running: Vec<String> = records(&state, &who, Prompts::Unfinished, 10_000)
         .await?
         .into_iter()
         .filter(PromptRecord::running)
@@ -521,7 +476,7 @@ pub async fn interrupt(
 
 /// The record of one prompt, if `who` may see it.
 pub async fn record(state: &AppState, who: &Principal, prompt_id: &str) -> Option<PromptRecord> {
-    records(state, who, Which::One(prompt_id), 1)
+    records(state, who, Prompts::One(prompt_id), 1)
         .await
         .ok()?
         .pop()

@@ -18,7 +18,7 @@ use app::auth::Principal;
 use super::graph::{COLORIZE, SAVE_IMAGE_WEBSOCKET};
 use super::prompts::{image_ref, queue_remaining, record};
 use super::timestamp;
-use crate::jobs::JobEvent;
+use crate::jobs::{JobEvent, JobStatus};
 use crate::web::api::readable;
 use crate::web::auth::{access_ends, Credential};
 use crate::web::error::ApiError;
@@ -111,13 +111,11 @@ fn executing(node: &str, prompt_id: &str) -> Message {
 
 /// A finished job's result file (ComfyUI jobs always write PNG).
 async fn result_png(state: &AppState, job_id: &str) -> Option<Vec<u8>> {
-    let key: Option<String> = sqlx::query_scalar("SELECT result_key FROM jobs WHERE id = ?")
-        .bind(job_id)
-        .fetch_optional(&state.context.db)
+    let key = app::jobs::read::result_key(&state.context.db, job_id)
         .await
         .ok()
-        .flatten();
-    let key = crate::storage::ObjectKey::new(key?).ok()?;
+        .flatten()?;
+    let key = crate::storage::ObjectKey::new(key).ok()?;
     state.jobs.store.get_bytes(&key).await.ok()
 }
 
@@ -143,8 +141,8 @@ async fn translate(
         return out;
     };
     let now = timestamp();
-    match event.status.as_str() {
-        "running" => {
+    match event.status {
+        JobStatus::Running => {
             if started.insert(prompt_id.to_string()) {
                 out.push(message("execution_start", json!({ "prompt_id": prompt_id, "timestamp": now })));
                 out.push(message("execution_cached", json!({ "nodes": [], "prompt_id": prompt_id, "timestamp": now })));
@@ -155,8 +153,8 @@ async fn translate(
                 out.push(executing(node, prompt_id));
             }
         }
-        "done" => {
-            let done = record.outputs.iter().filter(|o| o.status == "done").count();
+        JobStatus::Done => {
+            let done = record.outputs.iter().filter(|o| o.status == JobStatus::Done).count();
             out.push(message("progress", json!({
                 "value": done, "max": record.outputs.len(), "prompt_id": prompt_id, "node": output.colorize_node,
             })));
@@ -182,7 +180,7 @@ async fn translate(
                 })));
             }
         }
-        "failed" => out.push(message("execution_error", json!({
+        JobStatus::Failed => out.push(message("execution_error", json!({
             "prompt_id": prompt_id,
             "node_id": output.colorize_node,
             "node_type": COLORIZE,
@@ -194,14 +192,14 @@ async fn translate(
             "current_outputs": {},
             "timestamp": now,
         }))),
-        "cancelled" => out.push(message("execution_interrupted", json!({
+        JobStatus::Cancelled => out.push(message("execution_interrupted", json!({
             "prompt_id": prompt_id, "node_id": output.colorize_node, "node_type": COLORIZE, "executed": [], "timestamp": now,
         }))),
         _ => {}
     }
-    if record.finished() && matches!(event.status.as_str(), "done" | "failed" | "cancelled") {
+    if record.finished() && event.status.is_finished() {
         started.remove(prompt_id);
-        if record.outputs.iter().all(|o| o.status == "done") {
+        if record.outputs.iter().all(|o| o.status == JobStatus::Done) {
             out.push(message(
                 "execution_success",
                 json!({ "prompt_id": prompt_id, "timestamp": now }),

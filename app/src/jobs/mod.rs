@@ -1,0 +1,167 @@
+//! Page-neutral job types, the same on the server and in the browser: a job's status and row,
+//! what an event says, what a submission answers. The server sends them as JSON and the browser
+//! reads them back as these types, not by string keys. `read` (server only) is the one place
+//! that lists and shows jobs.
+
+#[cfg(feature = "ssr")]
+pub mod read;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job stands. Stored as lowercase text in the `jobs` table and sent as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "lowercase"))]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+    /// Only in events: the job and its files were removed.
+    Deleted,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Deleted => "deleted",
+        }
+    }
+
+    /// Done, failed or cancelled: nothing more will happen to it by itself.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Done | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+
+    /// Waiting or being colorized.
+    pub fn is_pending(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+
+    /// The status a filter names (`done`, …); `None` for anything else.
+    pub fn parse(text: &str) -> Option<JobStatus> {
+        [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Done,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job as every list and detail view shows it (pages and REST alike).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct JobRow {
+    pub id: String,
+    pub batch_id: Option<String>,
+    pub original_name: String,
+    /// The original's content hash (SHA-256, hex).
+    pub original_sha256: String,
+    pub preset: String,
+    pub input_size: i64,
+    pub model: String,
+    /// The model file's SHA-256, once the job has run.
+    pub model_sha256: Option<String>,
+    /// `png` or `jpeg`.
+    pub output_format: String,
+    /// The visible label drawn on the result (`en`, `zh`), if any.
+    pub visible_label: Option<String>,
+    pub status: JobStatus,
+    pub submitted_by: Option<String>,
+    pub error: Option<String>,
+    /// How many times a worker started it (more than one after a crash or a retry).
+    pub attempts: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Milliseconds per stage, as JSON.
+    pub timings: Option<String>,
+    /// Who signed the result's Content Credentials; `None` when it is not signed.
+    pub content_credentials: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// A change of a job's state, as the event streams send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobEvent {
+    pub job_id: String,
+    pub batch_id: Option<String>,
+    pub status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Who may see it: its owner, and everyone when it is not private (never sent).
+    #[serde(skip)]
+    pub owner_id: Option<i64>,
+    #[serde(skip)]
+    pub private: bool,
+}
+
+/// One submitted file's fate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FileOutcome {
+    pub name: String,
+    pub accepted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// Why it was refused, in words for the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a submission answers: its batch and each file's fate, in the order sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SubmitResponse {
+    pub batch_id: String,
+    pub files: Vec<FileOutcome>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_events_travel_as_lowercase_json() {
+        let event = JobEvent {
+            job_id: "j".into(),
+            batch_id: None,
+            status: JobStatus::Cancelled,
+            error: None,
+            owner_id: Some(3),
+            private: true,
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            text,
+            r#"{"job_id":"j","batch_id":null,"status":"cancelled"}"#
+        );
+        let back: JobEvent = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.status, JobStatus::Cancelled);
+        assert_eq!((back.owner_id, back.private), (None, false));
+        for status in [JobStatus::Queued, JobStatus::Done, JobStatus::Deleted] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Every query that lists or shows jobs, for the pages, the REST API and the ZIP downloads. Each
+//! applies the visibility rule of `Principal::visible_jobs`, so nobody reads a job they may not see.
+
+use sqlx::SqlitePool;
+
+use super::{JobRow, JobStatus};
+use crate::auth::Principal;
+
+const COLUMNS: &str = "id, batch_id, original_name, original_sha256, preset, input_size, model,
+    model_sha256, output_format, visible_label, status, submitted_by, error, attempts, width,
+    height, timings, content_credentials, created_at, started_at, finished_at";
+
+/// Which end of the list comes first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first by id (ids are time-ordered UUIDv7), paging with `before_id`.
+    #[default]
+    NewestById,
+    /// Newest first by creation time, paging with `before_created`.
+    NewestByCreated,
+    /// Oldest first (a batch in the order it was sent).
+    Oldest,
+}
+
+/// A filter over the jobs; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub status: Option<JobStatus>,
+    pub preset: Option<String>,
+    pub batch: Option<String>,
+    /// Created on or after this day (`YYYY-MM-DD`).
+    pub from_day: Option<String>,
+    /// Created on or before this day (`YYYY-MM-DD`).
+    pub to_day: Option<String>,
+    /// Paging: only jobs created before this `created_at` value.
+    pub before_created: Option<String>,
+    /// Paging: only jobs whose id sorts below this one.
+    pub before_id: Option<String>,
+    pub order: Order,
+    pub limit: i64,
+}
+
+/// The jobs `who` may see that match `query`.
+pub async fn list(
+    db: &SqlitePool,
+    who: &Principal,
+    query: &JobQuery,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    let order = match query.order {
+        Order::NewestById => "id DESC",
+        Order::NewestByCreated => "created_at DESC, id DESC",
+        Order::Oldest => "created_at, id",
+    };
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {COLUMNS} FROM jobs
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
+               AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
+               AND (?6 IS NULL OR created_at < ?6) AND (?7 IS NULL OR id < ?7) AND {}
+         ORDER BY {order} LIMIT ?8",
+        who.visible_jobs()
+    ))
+    .bind(query.status)
+    .bind(&query.preset)
+    .bind(&query.batch)
+    .bind(&query.from_day)
+    .bind(&query.to_day)
+    .bind(&query.before_created)
+    .bind(&query.before_id)
+    .bind(query.limit)
+    .fetch_all(db)
+    .await
+}
+
+/// One job, if `who` may see it.
+pub async fn one(
+    db: &SqlitePool,
+    who: &Principal,
+    id: &str,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = ? AND {}",
+        who.visible_jobs()
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Jobs of one batch a page shows at most.
+pub const BATCH_LIMIT: i64 = 10_000;
+
+/// The jobs of one batch that `who` may see, in the order they were sent.
+pub async fn batch(
+    db: &SqlitePool,
+    who: &Principal,
+    batch: &str,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    list(
+        db,
+        who,
+        &JobQuery {
+            batch: Some(batch.to_string()),
+            order: Order::Oldest,
+            limit: BATCH_LIMIT,
+            ..JobQuery::default()
+        },
+    )
+    .await
+}
+
+/// Several jobs by id (those `who` may see), in the order asked.
+pub async fn by_ids(
+    db: &SqlitePool,
+    who: &Principal,
+    ids: &[String],
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = one(db, who, id).await? {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// A ComfyUI prompt as stored (its jobs form the batch named by its id).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComfyPromptRow {
+    pub prompt_id: String,
+    pub number: i64,
+    pub client_id: Option<String>,
+    /// The workflow as posted (JSON).
+    pub prompt: String,
+    /// `extra_data` as posted, with the client id (JSON).
+    pub extra_data: String,
+}
+
+/// One output node of a ComfyUI prompt, with the state of the job that stands for it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComfyOutputRow {
+    pub job_id: String,
+    pub colorize_node: String,
+    pub output_node: String,
+    pub output_class: String,
+    pub status: JobStatus,
+    pub error: Option<String>,
+    pub output_format: String,
+}
+
+/// Which ComfyUI prompts to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompts<'a> {
+    /// The newest ones.
+    Newest,
+    /// Those with an image still waiting or running (the queue).
+    Unfinished,
+    One(&'a str),
+}
+
+/// ComfyUI prompts `who` may see (their own; an admin's: all), newest first, each with its
+/// outputs.
+pub async fn comfy_prompts(
+    db: &SqlitePool,
+    who: &Principal,
+    which: Prompts<'_>,
+    limit: i64,
+) -> Result<Vec<(ComfyPromptRow, Vec<ComfyOutputRow>)>, sqlx::Error> {
+    let only = match which {
+        Prompts::One(id) => Some(id),
+        _ => None,
+    };
+    let prompts = sqlx::query_as::<_, ComfyPromptRow>(
+        "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
+         WHERE (?1 IS NULL OR prompt_id = ?1) AND (owner_id = ?2 OR ?3)
+               AND (NOT ?5 OR EXISTS (SELECT 1 FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id
+                                      WHERE o.prompt_id = comfy_prompts.prompt_id
+                                        AND j.status IN ('queued', 'running')))
+         ORDER BY number DESC LIMIT ?4",
+    )
+    .bind(only)
+    .bind(who.user_id)
+    .bind(who.role == crate::auth::Role::Admin)
+    .bind(limit)
+    .bind(which == Prompts::Unfinished)
+    .fetch_all(db)
+    .await?;
+    let mut records = Vec::with_capacity(prompts.len());
+    for prompt in prompts {
+        let outputs = sqlx::query_as::<_, ComfyOutputRow>(
+            "SELECT o.job_id, o.colorize_node, o.output_node, o.output_class, j.status, j.error, j.output_format
+             FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id WHERE o.prompt_id = ? ORDER BY o.output_node",
+        )
+        .bind(&prompt.prompt_id)
+        .fetch_all(db)
+        .await?;
+        records.push((prompt, outputs));
+    }
+    Ok(records)
+}
+
+/// Where a finished job's result is stored, if it has one.
+pub async fn result_key(db: &SqlitePool, job_id: &str) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT result_key FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// The database's version and the size of the queue: counts of all jobs, like the queue length,
+/// no job details (anyone who may read sees them).
+pub async fn overview(db: &SqlitePool) -> Result<(String, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT sqlite_version(), COUNT(*), COALESCE(SUM(status = 'queued'), 0) FROM jobs",
+    )
+    .fetch_one(db)
+    .await
+}
