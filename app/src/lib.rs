@@ -8,6 +8,8 @@ pub mod components;
 pub mod context;
 pub mod jobs;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod storage;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

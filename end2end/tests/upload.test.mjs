@@ -154,10 +154,12 @@ test('files dropped on the page are uploaded too, with the visible label chosen'
 });
 
 test('History lists the jobs, filters them, and says in plain words why one failed', async () => {
-  // A PNG cut in half passes the upload check (its header is fine) and fails when colorized.
-  const png = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png'));
+  // A PNG whose image data is damaged (its header and end are intact) passes the upload check
+  // and fails when colorized. (A PNG cut short is refused at upload.)
+  const png = Buffer.from(readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')));
+  png.fill(0x55, Math.floor(png.length / 3), Math.floor(png.length / 2));
   const form = new FormData();
-  form.append('images', new Blob([png.subarray(0, png.length / 2)], { type: 'image/png' }), 'torn-scan.png');
+  form.append('images', new Blob([png], { type: 'image/png' }), 'torn-scan.png');
   const submitted = await (await server.fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form })).json();
   assert.equal(submitted.files[0].accepted, true);
   const id = submitted.files[0].job_id;

@@ -6,5 +6,4 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod logging;
-pub mod storage;
 pub mod web;

@@ -4,7 +4,13 @@
 //! that lists and shows jobs.
 
 #[cfg(feature = "ssr")]
+pub mod events;
+#[cfg(feature = "ssr")]
+pub mod queue;
+#[cfg(feature = "ssr")]
 pub mod read;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +106,52 @@ pub struct JobRow {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+}
+
+/// Why the job service refused or failed, in words for the person who asked (or, for the
+/// server's own failures, for the log).
+#[cfg(feature = "ssr")]
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("the queue is full ({0} jobs waiting); please try again in a few minutes")]
+    QueueFull(i64),
+    #[error("no such job")]
+    NotFound,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("the job is running; wait until it has finished")]
+    Running,
+    #[error("too many submissions; wait {0} s and try again")]
+    TooMany(u64),
+    #[error("this batch belongs to someone else; start a new batch instead")]
+    BatchOfAnother,
+    #[error("the prompt id {0:?} is already taken")]
+    PromptIdTaken(String),
+    /// The job is not in a state that allows this (cancel a running job, retry a done one).
+    #[error("{0}")]
+    NotNow(String),
+    /// The person's request or file, refused with the reason (shown next to it).
+    #[error("{0}")]
+    Refused(String),
+    #[error("the upload could not be read: {0}")]
+    Upload(#[from] axum::extract::multipart::MultipartError),
+    #[error("the upload could not be stored: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the job database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+#[cfg(feature = "ssr")]
+impl JobError {
+    /// Whether this is about the person's request (said to them) rather than the server.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            JobError::Io(_) | JobError::Database(_) | JobError::Storage(_)
+        )
+    }
 }
 
 /// A change of a job's state, as the event streams send it.

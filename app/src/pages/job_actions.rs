@@ -11,46 +11,46 @@ use super::upload::list_presets;
 #[server(endpoint = "cancel_job")]
 pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
     use crate::auth::principal;
-    use crate::context::{action_error, server_context};
+    use crate::context::{job_error, server_context};
     server_context()?
         .jobs
         .cancel(&principal()?, &id)
         .await
-        .map_err(action_error)
+        .map_err(job_error)
 }
 
 #[server(endpoint = "retry_job")]
 pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
     use crate::auth::principal;
-    use crate::context::{action_error, server_context};
+    use crate::context::{job_error, server_context};
     server_context()?
         .jobs
         .retry(&principal()?, &id)
         .await
-        .map_err(action_error)
+        .map_err(job_error)
 }
 
 /// Colorizes the same original again with `preset`; answers the new job's id.
 #[server(endpoint = "rerun_job")]
 pub async fn rerun_job(id: String, preset: String) -> Result<String, ServerFnError> {
     use crate::auth::principal;
-    use crate::context::{action_error, server_context};
+    use crate::context::{job_error, server_context};
     server_context()?
         .jobs
         .rerun(&principal()?, &id, &preset)
         .await
-        .map_err(action_error)
+        .map_err(job_error)
 }
 
 #[server(endpoint = "delete_job")]
 pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
     use crate::auth::principal;
-    use crate::context::{action_error, server_context};
+    use crate::context::{job_error, server_context};
     server_context()?
         .jobs
         .delete(&principal()?, &id)
         .await
-        .map_err(action_error)
+        .map_err(job_error)
 }
 
 /// Cancel (while waiting) or retry (after a failure); `changed` runs after either succeeds.

@@ -10,9 +10,9 @@ use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
 
 use super::provenance::label_result;
-use super::queue::Completion;
 use super::{ClaimedJob, JobEvent, JobEvents, JobQueue, JobStatus};
-use crate::storage::{ObjectKey, ObjectStore};
+use app::jobs::queue::Completion;
+use app::storage::{ObjectKey, ObjectStore};
 
 /// Everything a worker needs; cheap to clone.
 #[derive(Clone)]

@@ -4,8 +4,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use app::context::JobActionError;
-
 use crate::jobs::JobError;
 
 /// The body of every API error.
@@ -75,23 +73,15 @@ impl From<JobError> for ApiError {
         match error {
             JobError::QueueFull(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             JobError::NotFound => Self::not_found(error.to_string()),
-            JobError::Running | JobError::PromptIdTaken(_) => Self::conflict(error.to_string()),
+            JobError::Running | JobError::PromptIdTaken(_) | JobError::NotNow(_) => {
+                Self::conflict(error.to_string())
+            }
+            JobError::Forbidden => Self::forbidden(error.to_string()),
             JobError::TooMany(seconds) => Self::too_many(error.to_string(), seconds),
             JobError::BatchOfAnother => Self::forbidden(error.to_string()),
             JobError::Refused(reason) => Self::bad_request(reason),
             JobError::Upload(e) => Self::bad_form(e),
             other => Self::internal(other),
-        }
-    }
-}
-
-impl From<JobActionError> for ApiError {
-    fn from(error: JobActionError) -> Self {
-        match error {
-            JobActionError::NotFound => Self::not_found(error.to_string()),
-            JobActionError::Refused(message) => Self::conflict(message),
-            JobActionError::Forbidden => Self::forbidden(error.to_string()),
-            JobActionError::Internal(detail) => Self::internal(detail),
         }
     }
 }

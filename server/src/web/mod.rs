@@ -34,10 +34,10 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::jobs::service::IntakeLimits;
 use crate::jobs::worker::Workers;
 use crate::jobs::{JobError, JobEvents, JobQueue, JobService};
-use crate::storage::LocalStore;
+use app::jobs::service::IntakeLimits;
+use app::storage::LocalStore;
 use error::ApiError;
 
 /// Request limits, all configurable.
@@ -68,8 +68,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub context: ServerContext,
     pub jobs: Workers,
-    /// The one way jobs and originals come in and are changed.
-    pub service: JobService,
     pub data_dir: PathBuf,
     pub limits: Limits,
 }
@@ -119,7 +117,11 @@ impl AppState {
             wake: Arc::new(Notify::new()),
         };
         let service = JobService {
-            workers: jobs.clone(),
+            queue: jobs.queue.clone(),
+            store: jobs.store.clone(),
+            engine: jobs.engine.clone(),
+            events: jobs.events.clone(),
+            wake: jobs.wake.clone(),
             presets: config.presets.clone(),
             temp_dir: config.data_dir.join("tmp"),
             limits: IntakeLimits {
@@ -142,7 +144,7 @@ impl AppState {
                     .content_credentials
                     .as_ref()
                     .map(|c| c.identity().clone()),
-                jobs: Arc::new(service.clone()),
+                jobs: service,
                 login_throttle: Arc::new(LoginThrottle::new(
                     config.limits.login_attempts_per_minute,
                     Duration::from_secs(60),
@@ -150,7 +152,6 @@ impl AppState {
                 account_changed: Arc::new(Notify::new()),
             },
             jobs,
-            service,
             data_dir: config.data_dir,
             limits: config.limits,
         })

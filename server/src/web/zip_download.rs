@@ -18,7 +18,7 @@ use zip::CompressionMethod;
 use super::api::file_response;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::storage::ObjectKey;
+use app::storage::ObjectKey;
 
 const MAX_ITEMS: usize = 1000;
 

@@ -7,9 +7,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use crate::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
+use app::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
 
 /// `GET /api/v1/jobs/{id}/result`: the colorized image, as a download.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/result", tag = "files", params(("id" = String, Path, description = "Job id")),

@@ -101,7 +101,7 @@ async fn submit_files(
             "your role or token does not allow submitting images",
         ));
     }
-    let service = &state.service;
+    let service = &state.context.jobs;
     service.check_rate(&who)?;
     let mut submission = Submission {
         who,

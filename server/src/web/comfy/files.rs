@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 
 use app::auth::Principal;
 
-use crate::storage::ObjectKey;
 use crate::web::api::{file_response, mime_of, readable, sanitize_name};
 use crate::web::error::ApiError;
 use crate::web::AppState;
+use app::storage::ObjectKey;
 
 /// A subfolder name: letters, digits, `-` and `_` only (empty for none).
 fn clean_subfolder(text: &str) -> String {
@@ -49,7 +49,7 @@ pub async fn upload_image(
             }
             "image" => {
                 let name = sanitize_name(field.file_name().unwrap_or("image.png"));
-                let original = state.service.intake(field).await?;
+                let original = state.context.jobs.intake(field).await?;
                 stored = Some((name, original.sha256));
             }
             _ => {} // `type` is always `input` here

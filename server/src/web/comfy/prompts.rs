@@ -93,7 +93,7 @@ pub async fn submit(
     let Some(prompt) = request.prompt else {
         return Ok(request_error("no_prompt", "No prompt provided"));
     };
-    state.service.check_rate(&who)?;
+    state.context.jobs.check_rate(&who)?;
     let branches = match graph::plan(&prompt) {
         Ok(branches) => branches,
         Err(error) => return Ok(comfy_error(StatusCode::BAD_REQUEST, error.body())),
@@ -179,7 +179,7 @@ pub async fn submit(
         prompt: prompt.to_string(),
         extra_data: Value::Object(extra_data).to_string(),
     };
-    let number = match state.service.submit(&jobs, Some(&record)).await {
+    let number = match state.context.jobs.submit(&jobs, Some(&record)).await {
         Ok((_, number)) => number.unwrap_or(0),
         Err(JobError::PromptIdTaken(id)) => {
             return Ok(request_error(

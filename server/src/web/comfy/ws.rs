@@ -115,7 +115,7 @@ async fn result_png(state: &AppState, job_id: &str) -> Option<Vec<u8>> {
         .await
         .ok()
         .flatten()?;
-    let key = crate::storage::ObjectKey::new(key).ok()?;
+    let key = app::storage::ObjectKey::new(key).ok()?;
     state.jobs.store.get_bytes(&key).await.ok()
 }
 

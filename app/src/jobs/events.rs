@@ -1,6 +1,6 @@
 //! One stream of job events inside the server; the page and the API subscribe to it.
 
-pub use app::jobs::{JobEvent, JobStatus};
+use super::JobEvent;
 use tokio::sync::broadcast;
 
 #[derive(Clone)]

@@ -7,16 +7,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::auth::Principal;
-use app::context::{JobActionError, JobControl};
+use engine::presets::{Presets, Resolved};
+use engine::Engine;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
 
-use super::queue::{ComfyPrompt, StoredJob};
-use super::worker::Workers;
-use super::{JobError, JobEvent, JobStatus, NewJob};
-use crate::storage::ObjectKey;
-use engine::presets::{Presets, Resolved};
+use super::events::JobEvents;
+use super::queue::{ComfyPrompt, JobQueue, NewJob, StoredJob};
+use super::{JobError, JobEvent, JobStatus};
+use crate::auth::Principal;
+use crate::storage::{ObjectKey, ObjectStore};
 
 /// What an intake limits, whoever submits.
 #[derive(Debug, Clone)]
@@ -26,7 +27,12 @@ pub struct IntakeLimits {
 
 #[derive(Clone)]
 pub struct JobService {
-    pub workers: Workers,
+    pub queue: JobQueue,
+    pub store: Arc<dyn ObjectStore>,
+    pub engine: Arc<Engine>,
+    pub events: JobEvents,
+    /// Woken on every submission, so an idle worker starts at once.
+    pub wake: Arc<Notify>,
     /// The presets, read once at start.
     pub presets: Arc<Presets>,
     /// Uploads are written to `DATA_DIR/tmp` before they are checked and stored.
@@ -70,7 +76,7 @@ impl JobService {
     /// The preset, input size and model a submission runs with; a refusal says why.
     pub fn resolve(&self, preset: Option<&str>, size: Option<u32>) -> Result<Resolved, JobError> {
         self.presets
-            .resolve(&self.workers.engine, preset, size)
+            .resolve(&self.engine, preset, size)
             .map_err(|e| JobError::Refused(e.to_string()))
     }
 
@@ -101,7 +107,7 @@ impl JobService {
         }
         file.flush().await?;
         drop(file);
-        let max_pixels = self.workers.engine.settings().max_pixels;
+        let max_pixels = self.engine.settings().max_pixels;
         let probe_path = temp.clone();
         let (format, width, height) = tokio::task::spawn_blocking(move || {
             engine::decode::probe_file(&probe_path, max_pixels).and_then(|probe| {
@@ -114,13 +120,12 @@ impl JobService {
         let sha256 = hex::encode(hasher.finalize());
         let key = ObjectKey::original(&sha256)?;
         // The same scan uploaded again is stored once: the new copy is simply dropped.
-        let store = &self.workers.store;
+        let store = &self.store;
         if !store.exists(&key).await? {
             store.put_file(&key, &temp).await?;
         }
         let format = format!("{format:?}").to_lowercase();
-        self.workers
-            .queue
+        self.queue
             .record_original(&sha256, length, &format, width, height)
             .await?;
         Ok(Original {
@@ -133,12 +138,7 @@ impl JobService {
 
     /// Refuses adding to a batch that someone else started.
     pub async fn check_batch(&self, who: &Principal, batch_id: &str) -> Result<(), JobError> {
-        if self
-            .workers
-            .queue
-            .batch_of_another(batch_id, who.user_id)
-            .await?
-        {
+        if self.queue.batch_of_another(batch_id, who.user_id).await? {
             return Err(JobError::BatchOfAnother);
         }
         Ok(())
@@ -151,9 +151,9 @@ impl JobService {
         jobs: &[NewJob],
         prompt: Option<&ComfyPrompt>,
     ) -> Result<(Vec<String>, Option<i64>), JobError> {
-        let (ids, number) = self.workers.queue.enqueue(jobs, prompt).await?;
+        let (ids, number) = self.queue.enqueue(jobs, prompt).await?;
         for (id, job) in ids.iter().zip(jobs) {
-            self.workers.events.publish(JobEvent {
+            self.events.publish(JobEvent {
                 job_id: id.clone(),
                 batch_id: job.batch_id.clone(),
                 status: JobStatus::Queued,
@@ -162,7 +162,7 @@ impl JobService {
                 private: job.private,
             });
         }
-        self.workers.wake.notify_waiters();
+        self.wake.notify_waiters();
         Ok((ids, number))
     }
 }
@@ -176,24 +176,9 @@ impl Drop for TempFile {
     }
 }
 
-impl From<JobError> for JobActionError {
-    fn from(error: JobError) -> Self {
-        match error {
-            JobError::NotFound => JobActionError::NotFound,
-            JobError::QueueFull(_)
-            | JobError::Running
-            | JobError::TooMany(_)
-            | JobError::BatchOfAnother
-            | JobError::PromptIdTaken(_)
-            | JobError::Refused(_) => JobActionError::Refused(error.to_string()),
-            other => JobActionError::Internal(other.to_string()),
-        }
-    }
-}
-
 impl JobService {
     fn publish(&self, job_id: &str, job: &StoredJob, status: JobStatus) {
-        self.workers.events.publish(JobEvent {
+        self.events.publish(JobEvent {
             job_id: job_id.to_string(),
             batch_id: job.batch_id.clone(),
             status,
@@ -205,53 +190,50 @@ impl JobService {
 
     /// The job, if `who` may manage it. One they cannot see is "no such job", so that ids of
     /// other people's private jobs cannot be probed.
-    async fn managed(&self, who: &Principal, id: &str) -> Result<StoredJob, JobActionError> {
-        let job = self.workers.queue.get(id).await?;
+    async fn managed(&self, who: &Principal, id: &str) -> Result<StoredJob, JobError> {
+        let job = self.queue.get(id).await?;
         if !who.can_see(job.owner_id, job.private) {
-            return Err(JobActionError::NotFound);
+            return Err(JobError::NotFound);
         }
         if !who.may_manage(job.owner_id, job.private) {
-            return Err(JobActionError::Forbidden);
+            return Err(JobError::Forbidden);
         }
         Ok(job)
     }
 }
 
-#[async_trait::async_trait]
-impl JobControl for JobService {
-    async fn cancel(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+/// What staff do to jobs from the pages and the API. Each checks that the person may manage the
+/// job (a job they may not even see is "no such job"); every change is published on the event
+/// stream, so open pages follow it.
+impl JobService {
+    pub async fn cancel(&self, who: &Principal, id: &str) -> Result<(), JobError> {
         let job = self.managed(who, id).await?;
-        match self.workers.queue.cancel(id).await? {
+        match self.queue.cancel(id).await? {
             Some(_) => {
                 self.publish(id, &job, JobStatus::Cancelled);
                 Ok(())
             }
-            None => Err(JobActionError::Refused(
+            None => Err(JobError::NotNow(
                 "only a job that is still waiting can be cancelled".into(),
             )),
         }
     }
 
-    async fn retry(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+    pub async fn retry(&self, who: &Principal, id: &str) -> Result<(), JobError> {
         let job = self.managed(who, id).await?;
-        match self.workers.queue.retry(id).await? {
+        match self.queue.retry(id).await? {
             Some(_) => {
                 self.publish(id, &job, JobStatus::Queued);
-                self.workers.wake.notify_waiters();
+                self.wake.notify_waiters();
                 Ok(())
             }
-            None => Err(JobActionError::Refused(
+            None => Err(JobError::NotNow(
                 "only a failed or cancelled job can be retried".into(),
             )),
         }
     }
 
-    async fn rerun(
-        &self,
-        who: &Principal,
-        id: &str,
-        preset: &str,
-    ) -> Result<String, JobActionError> {
+    pub async fn rerun(&self, who: &Principal, id: &str, preset: &str) -> Result<String, JobError> {
         let old = self.managed(who, id).await?;
         let Resolved {
             preset,
@@ -279,14 +261,14 @@ impl JobControl for JobService {
             .await?;
         ids.into_iter()
             .next()
-            .ok_or_else(|| JobActionError::Internal("the re-run was not queued".into()))
+            .ok_or_else(|| JobError::Refused("the re-run was not queued; try again".into()))
     }
 
-    async fn delete(&self, who: &Principal, id: &str) -> Result<(), JobActionError> {
+    pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), JobError> {
         let job = self.managed(who, id).await?;
-        let deleted = self.workers.queue.delete(id).await?;
+        let deleted = self.queue.delete(id).await?;
         // The rows are gone; now the files. A file that cannot be removed is only wasted space.
-        let store = &self.workers.store;
+        let store = &self.store;
         let mut keys: Vec<ObjectKey> = ObjectKey::previews_of(id);
         keys.extend(deleted.result_key.and_then(|k| ObjectKey::new(k).ok()));
         if let Some(sha256) = deleted.orphaned_original {
