@@ -204,6 +204,10 @@ pub struct ServeArgs {
     /// Jobs colorized at the same time (each uses the inference pool).
     #[arg(long, env = "TINCT_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,
+    /// Memory for colorizing, in MiB: jobs whose originals together need more (about 15 MB per
+    /// megapixel, plus 150 MB) wait for each other.
+    #[arg(long, env = "TINCT_JOB_MEMORY_MB", default_value_t = 4096)]
+    pub job_memory_mb: u64,
     /// Most jobs waiting at once; submissions beyond it are told to try later.
     #[arg(long, env = "TINCT_QUEUE_LIMIT", default_value_t = 10_000)]
     pub queue_limit: i64,

@@ -618,3 +618,39 @@ async fn comfyui_prompts_are_rate_limited_queued_whole_or_not_at_all_and_uploads
     let (status, answer) = post_prompt(&app, "application/json", body).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
 }
+
+// 10. (the job side)
+#[tokio::test]
+async fn jobs_whose_originals_do_not_fit_the_memory_budget_together_run_one_after_the_other() {
+    // Two workers, but a budget of one megapixel: two 1200 × 1000 originals cannot run at once.
+    let app = test_app_with(2, 100, |c| c.job_megapixels = 1).await;
+    let big = jpeg(1200, 1000);
+    let mut events = app.workers.events.subscribe();
+    let (status, answer) = submit_as(
+        &app,
+        &app.token,
+        &[("images", "a.jpg", &big), ("images", "b.jpg", &big)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let mut running = 0usize;
+    let mut finished = 0;
+    while finished < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("the jobs finished within a minute")
+            .unwrap();
+        match event.status {
+            app::jobs::JobStatus::Running => {
+                running += 1;
+                assert_eq!(running, 1, "both jobs ran at once");
+            }
+            status if status.is_finished() => {
+                assert_eq!(status, app::jobs::JobStatus::Done);
+                running -= 1;
+                finished += 1;
+            }
+            _ => {}
+        }
+    }
+}

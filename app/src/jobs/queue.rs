@@ -239,6 +239,16 @@ impl JobQueue {
         Ok(job)
     }
 
+    /// Width × height of a stored original (0 when unknown).
+    pub async fn original_pixels(&self, sha256: &str) -> Result<u64, JobError> {
+        let pixels: Option<i64> =
+            sqlx::query_scalar("SELECT width * height FROM originals WHERE sha256 = ?")
+                .bind(sha256)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(pixels.unwrap_or(0).max(0) as u64)
+    }
+
     /// Marks a running job done. False when it is no longer running (cancelled meanwhile).
     pub async fn complete(&self, id: &str, done: &Completion) -> Result<bool, JobError> {
         let result = sqlx::query(&format!(

@@ -80,6 +80,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             },
             queue_limit: args.queue_limit,
             job_workers: args.job_workers,
+            job_megapixels: crate::jobs::worker::PixelBudget::megapixels_for(args.job_memory_mb),
             content_credentials,
         },
     )

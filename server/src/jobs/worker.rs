@@ -25,6 +25,43 @@ pub struct Workers {
     pub events: JobEvents,
     /// Woken on every submission, so an idle worker starts at once.
     pub wake: Arc<Notify>,
+    /// Megapixels of originals being colorized at once: a job's memory grows with its pixels
+    /// (about 15 MB per megapixel, see docs/benchmarks.md), so jobs wait here rather than
+    /// together exceed the memory the operator gave (`--job-memory-mb`).
+    pub pixel_budget: PixelBudget,
+}
+
+/// Megapixels that may be in work at once, shared by all workers.
+#[derive(Clone)]
+pub struct PixelBudget {
+    megapixels: Arc<tokio::sync::Semaphore>,
+    total: u32,
+}
+
+impl PixelBudget {
+    /// Memory per megapixel of a job and the fixed part, as measured (docs/benchmarks.md).
+    const MB_PER_MEGAPIXEL: u64 = 15;
+    const BASE_MB: u64 = 150;
+
+    pub fn megapixels(total: u32) -> Self {
+        let total = total.max(1);
+        PixelBudget {
+            megapixels: Arc::new(tokio::sync::Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// The megapixels that `memory_mb` of memory allows.
+    pub fn megapixels_for(memory_mb: u64) -> u32 {
+        let megapixels = memory_mb.saturating_sub(Self::BASE_MB) / Self::MB_PER_MEGAPIXEL;
+        u32::try_from(megapixels).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// Waits until `pixels` fit; a job larger than the whole budget waits to run alone.
+    async fn reserve(&self, pixels: u64) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let needed = pixels.div_ceil(1_000_000).clamp(1, u64::from(self.total)) as u32;
+        self.megapixels.acquire_many(needed).await.ok()
+    }
 }
 
 impl Workers {
@@ -55,6 +92,13 @@ impl Workers {
     }
 
     async fn process(&self, job: ClaimedJob) {
+        // Held until the job is finished: its pixels count against the memory budget.
+        let pixels = self
+            .queue
+            .original_pixels(&job.original_sha256)
+            .await
+            .unwrap_or(0);
+        let _memory = self.pixel_budget.reserve(pixels).await;
         self.publish(&job, JobStatus::Running, None);
         let outcome = self.colorize(&job).await;
         let recorded = match &outcome {

@@ -34,7 +34,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::jobs::worker::Workers;
+use crate::jobs::worker::{PixelBudget, Workers};
 use crate::jobs::{JobError, JobEvents, JobQueue, JobService};
 use app::jobs::service::IntakeLimits;
 use app::storage::LocalStore;
@@ -89,6 +89,8 @@ pub struct StateConfig {
     pub limits: Limits,
     pub queue_limit: i64,
     pub job_workers: usize,
+    /// Megapixels of originals colorized at once, at most (see `PixelBudget`).
+    pub job_megapixels: u32,
     /// Signs results with Content Credentials; `None` leaves them unsigned.
     pub content_credentials: Option<Arc<ContentCredentials>>,
 }
@@ -115,6 +117,7 @@ impl AppState {
             credentials: config.content_credentials.clone(),
             events: JobEvents::default(),
             wake: Arc::new(Notify::new()),
+            pixel_budget: PixelBudget::megapixels(config.job_megapixels),
         };
         let service = JobService {
             queue: jobs.queue.clone(),

@@ -124,6 +124,7 @@ pub async fn test_app_with(
         },
         queue_limit,
         job_workers,
+        job_megapixels: 1000,
         content_credentials: None,
     };
     adjust(&mut config);

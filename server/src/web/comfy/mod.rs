@@ -13,8 +13,10 @@ mod prompts;
 mod ws;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::timeout::TimeoutLayer;
 
 use super::{AppState, Limits};
 
@@ -25,25 +27,27 @@ fn routes(with_history_list: bool, limits: &Limits) -> Router<AppState> {
         .max_file_bytes
         .saturating_add(1 << 20)
         .min(usize::MAX as u64) as usize;
-    let router = Router::new()
+    // Every answer within the request time limit, as on the REST API; uploads excepted (they
+    // take as long as the network needs).
+    let timeout =
+        TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, limits.request_timeout);
+    let mut router = Router::new()
         .route("/prompt", get(prompts::queue_info).post(prompts::submit))
         .route("/history/{prompt_id}", get(prompts::history_one))
         .route("/queue", get(prompts::queue).post(prompts::edit_queue))
         .route("/interrupt", post(prompts::interrupt))
-        .route(
-            "/upload/image",
-            post(files::upload_image).layer(DefaultBodyLimit::max(upload_limit)),
-        )
         .route("/view", get(files::view))
         .route("/system_stats", get(info::system_stats))
         .route("/object_info", get(info::object_info))
         .route("/object_info/{class}", get(info::object_info_one))
         .route("/ws", get(ws::connect));
     if with_history_list {
-        router.route("/history", get(prompts::history))
-    } else {
-        router
+        router = router.route("/history", get(prompts::history));
     }
+    router.layer(timeout).route(
+        "/upload/image",
+        post(files::upload_image).layer(DefaultBodyLimit::max(upload_limit)),
+    )
 }
 
 /// The routes at the root (without `/history`) and under `/api`.
