@@ -108,21 +108,6 @@ pub async fn batch(
     .await
 }
 
-/// Several jobs by id (those `who` may see), in the order asked.
-pub async fn by_ids(
-    db: &SqlitePool,
-    who: &Principal,
-    ids: &[String],
-) -> Result<Vec<JobRow>, sqlx::Error> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = one(db, who, id).await? {
-            rows.push(row);
-        }
-    }
-    Ok(rows)
-}
-
 /// A ComfyUI prompt as stored (its jobs form the batch named by its id).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ComfyPromptRow {
@@ -217,4 +202,64 @@ pub async fn overview(db: &SqlitePool) -> Result<(String, i64, i64), sqlx::Error
     )
     .fetch_one(db)
     .await
+}
+
+/// Where a job's files are, for serving them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobFiles {
+    pub id: String,
+    pub status: JobStatus,
+    pub original_name: String,
+    pub original_sha256: String,
+    /// The original's format as stored (`png`, `jpeg`, `tiff`, …).
+    pub original_format: String,
+    pub result_key: Option<String>,
+    /// `png` or `jpeg`.
+    pub output_format: String,
+}
+
+/// A job's files, if `who` may see the job.
+pub async fn files(
+    db: &SqlitePool,
+    who: &Principal,
+    id: &str,
+) -> Result<Option<JobFiles>, sqlx::Error> {
+    sqlx::query_as::<_, JobFiles>(&format!(
+        "SELECT jobs.id, jobs.status, jobs.original_name, jobs.original_sha256,
+                originals.format AS original_format, jobs.result_key, jobs.output_format
+         FROM jobs JOIN originals ON originals.sha256 = jobs.original_sha256
+         WHERE jobs.id = ? AND {}",
+        who.visible_jobs()
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A finished job with the key of its result.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobResult {
+    #[sqlx(flatten)]
+    pub job: JobRow,
+    pub result_key: String,
+}
+
+/// The finished jobs among `ids` that `who` may see, in the order they finished.
+pub async fn results(
+    db: &SqlitePool,
+    who: &Principal,
+    ids: &[String],
+) -> Result<Vec<JobResult>, sqlx::Error> {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS}, result_key FROM jobs
+         WHERE status = 'done' AND result_key IS NOT NULL AND id IN ({placeholders}) AND {}
+         ORDER BY finished_at",
+        who.visible_jobs()
+    );
+    let mut select = sqlx::query_as::<_, JobResult>(&sql);
+    for id in ids {
+        select = select.bind(id);
+    }
+    select.fetch_all(db).await
 }

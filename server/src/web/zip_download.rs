@@ -15,25 +15,14 @@ use tokio_stream::wrappers::ReceiverStream;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
+use app::jobs::read::{self, JobResult};
+
 use super::api::file_response;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use app::storage::ObjectKey;
 
 const MAX_ITEMS: usize = 1000;
-
-#[derive(Debug, sqlx::FromRow)]
-struct Item {
-    id: String,
-    original_name: String,
-    preset: String,
-    input_size: i64,
-    model: String,
-    model_sha256: Option<String>,
-    finished_at: Option<String>,
-    result_key: Option<String>,
-    output_format: String,
-}
 
 #[utoipa::path(get, path = "/api/v1/jobs/zip", tag = "files",
     params(("id" = Vec<String>, Query, description = "Job ids (repeat `id=`)")),
@@ -61,19 +50,7 @@ pub async fn download(
             "at most {MAX_ITEMS} results per download"
         )));
     }
-    let placeholders = vec!["?"; ids.len()].join(", ");
-    let sql = format!(
-        "SELECT id, original_name, preset, input_size, model, model_sha256, finished_at, result_key, output_format
-         FROM jobs WHERE status = 'done' AND id IN ({placeholders}) AND {}
-         ORDER BY finished_at",
-        who.visible_jobs()
-    );
-    let mut select = sqlx::query_as::<_, Item>(&sql);
-    for id in &ids {
-        select = select.bind(id);
-    }
-    let items = select
-        .fetch_all(&state.context.db)
+    let items = read::results(&state.context.db, &who, &ids)
         .await
         .map_err(ApiError::internal)?;
     if items.is_empty() {
@@ -109,7 +86,7 @@ pub async fn download(
 
 fn write_zip(
     writer: ChannelWriter,
-    items: &[Item],
+    items: &[JobResult],
     fetch: impl Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> std::io::Result<()> {
     // Results are PNG or JPEG, compressed already: store them as they are.
@@ -119,11 +96,12 @@ fn write_zip(
     let mut manifest = String::from(
         "file,original_name,preset,input_size,model,model_sha256,finished_at,job_id,note\n",
     );
-    for item in items {
-        let Some(key) = &item.result_key else {
-            continue;
-        };
-        let bytes = fetch(key)?;
+    for JobResult {
+        job: item,
+        result_key,
+    } in items
+    {
+        let bytes = fetch(result_key)?;
         let extension = engine::encode::OutputFormat::from_name(&item.output_format).extension();
         let name = unique_name(&mut taken, &item.original_name, extension);
         zip.start_file(name.as_str(), options)

@@ -1,6 +1,8 @@
 //! A job's files: the result, the original, and cached JPEG previews.
 
 use app::auth::Principal;
+use app::jobs::read::{self, JobFiles};
+use app::jobs::JobStatus;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
@@ -19,18 +21,11 @@ pub async fn job_result(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &who, &id).await?;
-    let row: Option<(Option<String>, String, String)> =
-        sqlx::query_as("SELECT result_key, original_name, output_format FROM jobs WHERE id = ? AND status = 'done'")
-            .bind(&id)
-            .fetch_optional(&state.context.db)
-            .await
-            .map_err(ApiError::internal)?;
-    let (Some(key), name, format) =
-        row.ok_or_else(|| ApiError::not_found("this job has no result (yet)"))?
-    else {
-        return Err(ApiError::not_found("this job has no result"));
+    let files = visible_files(&state, &who, &id).await?;
+    let (JobStatus::Done, Some(key)) = (files.status, files.result_key) else {
+        return Err(ApiError::not_found("this job has no result (yet)"));
     };
+    let (name, format) = (files.original_name, files.output_format);
     let key = ObjectKey::new(key).map_err(ApiError::internal)?;
     let bytes = state
         .jobs
@@ -58,16 +53,12 @@ pub async fn job_original(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &who, &id).await?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT j.original_sha256, j.original_name, o.format FROM jobs j JOIN originals o ON o.sha256 = j.original_sha256
-         WHERE j.id = ?",
-    )
-    .bind(&id)
-    .fetch_optional(&state.context.db)
-    .await
-    .map_err(ApiError::internal)?;
-    let (sha256, name, format) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+    let files = visible_files(&state, &who, &id).await?;
+    let (sha256, name, format) = (
+        files.original_sha256,
+        files.original_name,
+        files.original_format,
+    );
     let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
     let bytes = state
         .jobs
@@ -86,8 +77,8 @@ pub async fn job_thumbnail(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &who, &id).await?;
-    cached_preview(&state, &id, "result", THUMBNAIL_SIDE).await
+    let files = visible_files(&state, &who, &id).await?;
+    cached_preview(&state, &files, "result", THUMBNAIL_SIDE).await
 }
 
 /// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
@@ -100,9 +91,9 @@ pub async fn job_preview(
     Extension(who): Extension<Principal>,
     Path((id, which)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &who, &id).await?;
+    let files = visible_files(&state, &who, &id).await?;
     match which.as_str() {
-        "original" | "result" => cached_preview(&state, &id, &which, COMPARE_SIDE).await,
+        "original" | "result" => cached_preview(&state, &files, &which, COMPARE_SIDE).await,
         _ => Err(ApiError::not_found(
             "a preview is of the original or the result",
         )),
@@ -111,29 +102,22 @@ pub async fn job_preview(
 
 /// Every file of a job is checked against who may see the job, even cached previews; a job
 /// they may not see does not exist for them.
-async fn ensure_visible(state: &AppState, who: &Principal, id: &str) -> Result<(), ApiError> {
+async fn visible_files(state: &AppState, who: &Principal, id: &str) -> Result<JobFiles, ApiError> {
     super::jobs::readable(who)?;
-    let found: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT 1 FROM jobs WHERE id = ? AND {}",
-        who.visible_jobs()
-    ))
-    .bind(id)
-    .fetch_optional(&state.context.db)
-    .await
-    .map_err(ApiError::internal)?;
-    found
-        .map(|_| ())
+    read::files(&state.context.db, who, id)
+        .await
+        .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such job"))
 }
 
 async fn cached_preview(
     state: &AppState,
-    id: &str,
+    files: &JobFiles,
     which: &str,
     max_side: u32,
 ) -> Result<Response, ApiError> {
-    let key =
-        ObjectKey::preview(id, which, max_side).map_err(|_| ApiError::not_found("no such job"))?;
+    let key = ObjectKey::preview(&files.id, which, max_side)
+        .map_err(|_| ApiError::not_found("no such job"))?;
     let store = &state.jobs.store;
     let bytes = match store.get_bytes(&key).await {
         Ok(bytes) => bytes,
@@ -145,13 +129,7 @@ async fn cached_preview(
             if let Ok(bytes) = store.get_bytes(&key).await {
                 return Ok(preview_response(bytes));
             }
-            let row: Option<(String, Option<String>)> =
-                sqlx::query_as("SELECT original_sha256, result_key FROM jobs WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&state.context.db)
-                    .await
-                    .map_err(ApiError::internal)?;
-            let (sha256, result_key) = row.ok_or_else(|| ApiError::not_found("no such job"))?;
+            let (sha256, result_key) = (files.original_sha256.clone(), files.result_key.clone());
             let source = match which {
                 "original" => ObjectKey::original(&sha256).map_err(ApiError::internal)?,
                 _ => ObjectKey::new(
