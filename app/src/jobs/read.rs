@@ -263,3 +263,10 @@ pub async fn results(
     }
     select.fetch_all(db).await
 }
+
+/// How many jobs wait or run (ComfyUI's `queue_remaining`: counts only, no job details).
+pub async fn pending_count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
+        .fetch_one(db)
+        .await
+}

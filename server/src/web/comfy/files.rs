@@ -151,15 +151,15 @@ pub async fn view(
         .filename
         .rsplit_once('.')
         .map_or(query.filename.as_str(), |(stem, _)| stem);
-    let row: Option<(Option<String>, String)> = sqlx::query_as(&format!(
-        "SELECT result_key, output_format FROM jobs WHERE id = ? AND status = 'done' AND {}",
-        who.visible_jobs()
-    ))
-    .bind(job_id)
-    .fetch_optional(&state.context.db)
-    .await
-    .map_err(ApiError::internal)?;
-    let (Some(key), format) = row.ok_or_else(|| ApiError::not_found("no such output image"))?
+    let files = app::jobs::read::files(&state.context.db, &who, job_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(app::jobs::read::JobFiles {
+        status: app::jobs::JobStatus::Done,
+        result_key: Some(key),
+        output_format: format,
+        ..
+    }) = files
     else {
         return Err(ApiError::not_found("no such output image"));
     };

@@ -364,8 +364,7 @@ pub async fn history_one(
 
 /// How many jobs wait or run.
 pub async fn queue_remaining(state: &AppState) -> Result<i64, ApiError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
-        .fetch_one(&state.context.db)
+    app::jobs::read::pending_count(&state.context.db)
         .await
         .map_err(ApiError::internal)
 }
