@@ -1,13 +1,40 @@
 // The queue is durable: jobs accepted before a crash (SIGKILL while one runs) are finished after
 // a restart, each exactly once, with its result on disk.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 
-import { repoRoot, startServer } from '../support/harness.mjs';
+import { startServer } from '../support/harness.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A grey `width` × `height` PNG (a gradient): large enough to take a while to colorize. */
+function greyPng(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  const rows = Buffer.alloc((width + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows[y * (width + 1) + 1 + x] = (x + y) & 0xff;
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 async function jobsOf(server, batch) {
   const response = await server.fetch(`${server.url}/api/v1/jobs?batch=${batch}`);
@@ -21,8 +48,8 @@ test('jobs interrupted by SIGKILL finish after a restart, each exactly once', as
   const { dataDir } = server;
   try {
     const form = new FormData();
-    form.append('size', '1024'); // slow enough on the CPU to be killed mid-job
-    const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png'));
+    // 24 MP: slow enough on the CPU to be killed mid-job, whatever input size the model runs at.
+    const scan = greyPng(6000, 4000);
     for (let i = 0; i < 4; i++) form.append('images', new Blob([scan], { type: 'image/png' }), `scan-${i}.png`);
     const response = await server.fetch(`${server.url}/api/v1/jobs`, { method: 'POST', body: form });
     assert.equal(response.status, 200);

@@ -264,6 +264,7 @@ fn child(args: &[String]) -> Result<Value, String> {
             source: String::new(),
             training_data: None,
             evaluation: None,
+            input_size: None,
             notice: None,
         },
         path,

@@ -81,9 +81,10 @@ impl LoadedModel {
         })
     }
 
-    /// The input size to use: the request's, else the model's default; checked against the graph.
+    /// The input size to use: the request's, else the model's default, within the sizes the
+    /// model's manifest allows; checked against the graph.
     pub fn input_size(&self, requested: Option<u32>) -> Result<InputSize> {
-        let size = InputSize::new(requested.unwrap_or(self.model.manifest.default_input_size))?;
+        let size = InputSize::new(self.model.manifest.size_for(requested))?;
         match self.contract.fixed_size {
             Some(fixed) if fixed != size.get() => {
                 if requested.is_none() {

@@ -94,11 +94,16 @@ impl Presets {
     ) -> Result<Resolved> {
         let name = preset.filter(|p| !p.is_empty()).unwrap_or(DEFAULT_PRESET);
         let preset = self.find(name)?;
-        let size = InputSize::new(size.unwrap_or(preset.input_size))?;
+        let model = engine.registry().resolve_checkpoint(&preset.checkpoint);
+        let size = InputSize::new(
+            engine
+                .registry()
+                .size_for(&model, size.unwrap_or(preset.input_size)),
+        )?;
         Ok(Resolved {
             preset: preset.name.clone(),
             input_size: size.get(),
-            model: engine.registry().resolve_checkpoint(&preset.checkpoint),
+            model,
         })
     }
 }

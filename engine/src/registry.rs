@@ -33,6 +33,33 @@ pub struct ModelManifest {
     /// A caveat shown wherever the model is named, e.g. that it is of demo quality.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// The input sizes at which the model works: a size asked for outside `min..=max` (by a
+    /// preset, a person or a workflow) runs at the nearest bound, so a model that is worse at
+    /// large sizes is not run at them. DDColor models leave it out: every size is theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_size: Option<InputSizes>,
+}
+
+/// Where a model works best and at which sizes it may run (multiples of 32).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputSizes {
+    pub best: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+impl ModelManifest {
+    /// The input size a request for `requested` (none: the model's default) runs at.
+    pub fn size_for(&self, requested: Option<u32>) -> u32 {
+        let size = requested.unwrap_or(match self.input_size {
+            Some(sizes) => sizes.best,
+            None => self.default_input_size,
+        });
+        match self.input_size {
+            Some(sizes) if sizes.min <= sizes.max => size.clamp(sizes.min, sizes.max),
+            _ => size,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +123,13 @@ impl Registry {
             .into_iter()
             .find(|m| m.manifest.name == name)
             .ok_or_else(|| EngineError::UnknownModel(name.to_string()))
+    }
+
+    /// The input size a job asking for `requested` runs at on `model` (see
+    /// [`ModelManifest::size_for`]); `requested` itself for a model that is not registered.
+    pub fn size_for(&self, model: &str, requested: u32) -> u32 {
+        self.get(model)
+            .map_or(requested, |m| m.manifest.size_for(Some(requested)))
     }
 
     /// Maps a ComfyUI checkpoint name (`ddcolor_paper_tiny.pth`) to a registered model: the model of
@@ -165,6 +199,7 @@ impl Registry {
                 .unwrap_or_else(|| format!("imported from {}", file.display())),
             training_data: None,
             evaluation: None,
+            input_size: None,
             notice: None,
         };
         let json =
@@ -243,4 +278,43 @@ fn read_dir(dir: &Path, builtin: bool) -> Result<Vec<RegisteredModel>> {
     }
     models.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
     Ok(models)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(input_size: Option<InputSizes>) -> ModelManifest {
+        ModelManifest {
+            name: "m".into(),
+            display_name: None,
+            file: "m.onnx".into(),
+            sha256: String::new(),
+            kind: "ddcolor-compatible".into(),
+            default_input_size: 512,
+            licence: String::new(),
+            source: String::new(),
+            training_data: None,
+            evaluation: None,
+            notice: None,
+            input_size,
+        }
+    }
+
+    #[test]
+    fn a_model_runs_within_the_sizes_its_manifest_allows() {
+        let small = manifest(Some(InputSizes {
+            best: 256,
+            min: 128,
+            max: 384,
+        }));
+        assert_eq!(small.size_for(None), 256, "no request: its best size");
+        assert_eq!(small.size_for(Some(1024)), 384, "a building preset's 1024");
+        assert_eq!(small.size_for(Some(64)), 128);
+        assert_eq!(small.size_for(Some(320)), 320);
+        // A DDColor model declares no range: every size (and its default) is its own.
+        let ddcolor = manifest(None);
+        assert_eq!(ddcolor.size_for(Some(1024)), 1024);
+        assert_eq!(ddcolor.size_for(None), 512);
+    }
 }

@@ -45,6 +45,7 @@ pub fn registry_with(dir: &Path, file: &str, name: &str, default_input_size: u32
         source: "tools/reference/make_test_data.py".into(),
         training_data: None,
         evaluation: None,
+        input_size: None,
         notice: None,
     };
     std::fs::write(

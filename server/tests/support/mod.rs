@@ -63,6 +63,7 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
         source: "test".into(),
         training_data: None,
         evaluation: None,
+        input_size: None,
         notice: None,
     };
     std::fs::write(

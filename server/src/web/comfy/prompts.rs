@@ -140,6 +140,9 @@ pub async fn submit(
                 ),
             ));
         }
+        // The model runs at the size asked for, within the sizes its manifest allows.
+        let model = engine.registry().resolve_checkpoint(&branch.checkpoint);
+        let input_size = engine.registry().size_for(&model, branch.input_size);
         jobs.push(NewJob {
             batch_id: Some(prompt_id.clone()),
             submitted_by: Some(who.name.clone()),
@@ -153,8 +156,8 @@ pub async fn submit(
                 .to_string(),
             original_sha256: sha256,
             preset: "comfyui".into(),
-            input_size: branch.input_size,
-            model: engine.registry().resolve_checkpoint(&branch.checkpoint),
+            input_size,
+            model,
             output_format: "png".into(),
             visible_label: None,
             comfy_output: Some(ComfyOutput {
