@@ -6,6 +6,8 @@ pub mod auth;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod db;
 pub mod jobs;
 pub mod pages;
 #[cfg(feature = "ssr")]

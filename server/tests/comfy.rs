@@ -328,6 +328,7 @@ async fn save_image_websocket_sends_the_result_as_comfyuis_binary_frame_and_hist
     // As websockets_api_example_ws_images.py reads it: every `executing` names the prompt; the
     // frames that arrive while the output node is current are the images.
     let (mut current, mut images, mut nodes) = (String::new(), Vec::new(), Vec::new());
+    let mut last_progress_state = Value::Null;
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
             .await
@@ -337,6 +338,9 @@ async fn save_image_websocket_sends_the_result_as_comfyuis_binary_frame_and_hist
         match frame {
             Message::Text(text) => {
                 let message: Value = serde_json::from_str(&text).unwrap();
+                if message["type"] == "progress_state" {
+                    last_progress_state = message["data"].clone();
+                }
                 if message["type"] == "executing" {
                     let data = &message["data"];
                     assert!(data.get("prompt_id").is_some(), "{message}");
@@ -357,6 +361,13 @@ async fn save_image_websocket_sends_the_result_as_comfyuis_binary_frame_and_hist
         }
     }
     assert_eq!(nodes, ["1", "2", "save_image_websocket_node"]);
+    // ComfyUI's progress_state: at the end, every node of the prompt finished.
+    for node in ["1", "2", "save_image_websocket_node"] {
+        assert_eq!(
+            last_progress_state["nodes"][node]["state"], "finished",
+            "{last_progress_state}"
+        );
+    }
     assert_eq!(images.len(), 1);
     let result = image::load_from_memory(&images[0]).unwrap();
     assert_eq!(

@@ -654,3 +654,28 @@ async fn jobs_whose_originals_do_not_fit_the_memory_budget_together_run_one_afte
         }
     }
 }
+
+// One submission per file at once into one batch, as the upload page sends them: none is refused
+// for a busy database.
+#[tokio::test]
+async fn files_sent_at_once_into_one_batch_are_all_queued() {
+    let app = test_app(0, 100).await;
+    let batch = "0193c3a8-0000-7000-8000-0000000000ab";
+    let png = png();
+    let sends = (0..6).map(|i| {
+        let name = format!("scan-{i}.png");
+        let (app, png) = (&app, png.clone());
+        async move {
+            submit_as(
+                app,
+                &app.token,
+                &[("batch", "", batch.as_bytes()), ("images", &name, &png)],
+            )
+            .await
+        }
+    });
+    for (status, answer) in futures_util::future::join_all(sends).await {
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs").await, 6);
+}

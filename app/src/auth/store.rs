@@ -5,6 +5,7 @@ use sqlx::SqlitePool;
 
 use super::passwords::{self, PasswordError};
 use super::{Principal, Role, Scope, TokenRow, UserRow};
+use crate::db::BEGIN_WRITE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -229,7 +230,7 @@ pub async fn set_disabled(
 /// account's id and epoch, and ids are never given again).
 pub async fn delete_user(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
     keep_an_admin(db, user_id).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with(BEGIN_WRITE).await?;
     sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
         .bind(user_id)
         .execute(&mut *tx)
@@ -255,7 +256,7 @@ pub async fn set_password(
 ) -> Result<String, AccountError> {
     let hash = hash_off_thread(password).await?;
     let epoch = new_epoch();
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with(BEGIN_WRITE).await?;
     changed(
         sqlx::query("UPDATE users SET password_hash = ?, session_epoch = ? WHERE id = ?")
             .bind(hash)

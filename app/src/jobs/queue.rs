@@ -3,6 +3,7 @@
 use sqlx::SqlitePool;
 
 use super::{JobError, JobStatus};
+use crate::db::BEGIN_WRITE;
 
 /// What a submission asks for.
 #[derive(Debug, Clone)]
@@ -115,7 +116,7 @@ impl JobQueue {
         jobs: &[NewJob],
         prompt: Option<&ComfyPrompt>,
     ) -> Result<(Vec<String>, Option<i64>), JobError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         let number = match prompt {
             Some(prompt) => {
                 let taken: bool = sqlx::query_scalar(
@@ -322,7 +323,7 @@ impl JobQueue {
     /// (one transaction, so a concurrent delete cannot orphan or double-free an original).
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         let job = sqlx::query_as::<_, (JobStatus, Option<String>, String)>(
             "SELECT status, result_key, original_sha256 FROM jobs WHERE id = ?",
         )

@@ -102,6 +102,29 @@ async fn run(
     }
 }
 
+/// ComfyUI's `progress_state`: every node of the prompt so far, finished or running.
+fn progress_state(prompt_id: &str, finished: &[&str], running: Option<&str>) -> Message {
+    let state = |node: &str, done: bool| {
+        json!({
+            "value": if done { 1.0 } else { 0.0 }, "max": 1.0,
+            "state": if done { "finished" } else { "running" },
+            "node_id": node, "prompt_id": prompt_id, "display_node_id": node,
+            "parent_node_id": null, "real_node_id": node,
+        })
+    };
+    let mut nodes = serde_json::Map::new();
+    for node in finished {
+        nodes.insert(node.to_string(), state(node, true));
+    }
+    if let Some(node) = running {
+        nodes.insert(node.to_string(), state(node, false));
+    }
+    message(
+        "progress_state",
+        json!({ "prompt_id": prompt_id, "nodes": nodes }),
+    )
+}
+
 fn executing(node: &str, prompt_id: &str) -> Message {
     message(
         "executing",
@@ -147,17 +170,25 @@ async fn translate(
                 out.push(message("execution_start", json!({ "prompt_id": prompt_id, "timestamp": now })));
                 out.push(message("execution_cached", json!({ "nodes": [], "prompt_id": prompt_id, "timestamp": now })));
             }
-            // The image input of the colorize node is its LoadImage node.
+            // The image input of the colorize node is its LoadImage node. As in ComfyUI, each node
+            // is announced as running in `progress_state` before its `executing`.
             let load_node = record.prompt[&output.colorize_node]["inputs"]["image"][0].as_str();
+            let mut finished: Vec<&str> = Vec::new();
             for node in load_node.into_iter().chain([output.colorize_node.as_str()]) {
+                out.push(progress_state(prompt_id, &finished, Some(node)));
                 out.push(executing(node, prompt_id));
+                finished.push(node);
             }
         }
         JobStatus::Done => {
             let done = record.outputs.iter().filter(|o| o.status == JobStatus::Done).count();
+            let load_node = record.prompt[&output.colorize_node]["inputs"]["image"][0].as_str();
+            let mut finished: Vec<&str> = load_node.into_iter().collect();
+            finished.push(&output.colorize_node);
             out.push(message("progress", json!({
                 "value": done, "max": record.outputs.len(), "prompt_id": prompt_id, "node": output.colorize_node,
             })));
+            out.push(progress_state(prompt_id, &finished, Some(&output.output_node)));
             out.push(executing(&output.output_node, prompt_id));
             if output.output_class == SAVE_IMAGE_WEBSOCKET {
                 // ComfyUI's preview-image frame: event 1, image format 2 (PNG), then the PNG.
@@ -179,6 +210,8 @@ async fn translate(
                     "prompt_id": prompt_id,
                 })));
             }
+            finished.push(&output.output_node);
+            out.push(progress_state(prompt_id, &finished, None));
         }
         JobStatus::Failed => out.push(message("execution_error", json!({
             "prompt_id": prompt_id,
