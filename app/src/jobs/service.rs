@@ -2,7 +2,8 @@
 //! all come through here: taking in an original (temporary file, hash, content check, object
 //! store, `originals` row), queueing one or many jobs in one transaction, announcing them and
 //! waking the workers, and cancel / retry / re-run / delete. The limits apply here, whoever
-//! calls. No other module writes the `jobs` or `originals` tables.
+//! calls. Its SQL is in `queue` (writes) and `read` (reads); only this service and the workers
+//! (claim, complete, fail) call the queue.
 
 use std::path::PathBuf;
 use std::sync::Arc;
