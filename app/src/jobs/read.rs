@@ -123,6 +123,7 @@ pub struct ComfyPromptRow {
 /// One output node of a ComfyUI prompt, with the state of the job that stands for it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ComfyOutputRow {
+    pub prompt_id: String,
     pub job_id: String,
     pub colorize_node: String,
     pub output_node: String,
@@ -154,33 +155,54 @@ pub async fn comfy_prompts(
         Prompts::One(id) => Some(id),
         _ => None,
     };
-    let prompts = sqlx::query_as::<_, ComfyPromptRow>(
-        "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
+    // The same choice of prompts for both queries: the prompts, then all their outputs at once.
+    const CHOSEN: &str = "SELECT prompt_id FROM comfy_prompts
          WHERE (?1 IS NULL OR prompt_id = ?1) AND (owner_id = ?2 OR ?3)
                AND (NOT ?5 OR EXISTS (SELECT 1 FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id
                                       WHERE o.prompt_id = comfy_prompts.prompt_id
                                         AND j.status IN ('queued', 'running')))
-         ORDER BY number DESC LIMIT ?4",
-    )
+         ORDER BY number DESC LIMIT ?4";
+    let admin = who.role == crate::auth::Role::Admin;
+    let unfinished = which == Prompts::Unfinished;
+    let prompts = sqlx::query_as::<_, ComfyPromptRow>(&format!(
+        "SELECT prompt_id, number, client_id, prompt, extra_data FROM comfy_prompts
+         WHERE prompt_id IN ({CHOSEN}) ORDER BY number DESC"
+    ))
     .bind(only)
     .bind(who.user_id)
-    .bind(who.role == crate::auth::Role::Admin)
+    .bind(admin)
     .bind(limit)
-    .bind(which == Prompts::Unfinished)
+    .bind(unfinished)
     .fetch_all(db)
     .await?;
-    let mut records = Vec::with_capacity(prompts.len());
-    for prompt in prompts {
-        let outputs = sqlx::query_as::<_, ComfyOutputRow>(
-            "SELECT o.job_id, o.colorize_node, o.output_node, o.output_class, j.status, j.error, j.output_format
-             FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id WHERE o.prompt_id = ? ORDER BY o.output_node",
-        )
-        .bind(&prompt.prompt_id)
-        .fetch_all(db)
-        .await?;
-        records.push((prompt, outputs));
+    let outputs = sqlx::query_as::<_, ComfyOutputRow>(&format!(
+        "SELECT o.prompt_id, o.job_id, o.colorize_node, o.output_node, o.output_class, j.status, j.error,
+                j.output_format
+         FROM comfy_outputs o JOIN jobs j ON j.id = o.job_id
+         WHERE o.prompt_id IN ({CHOSEN}) ORDER BY o.output_node"
+    ))
+    .bind(only)
+    .bind(who.user_id)
+    .bind(admin)
+    .bind(limit)
+    .bind(unfinished)
+    .fetch_all(db)
+    .await?;
+    let mut by_prompt: std::collections::HashMap<String, Vec<ComfyOutputRow>> =
+        std::collections::HashMap::new();
+    for output in outputs {
+        by_prompt
+            .entry(output.prompt_id.clone())
+            .or_default()
+            .push(output);
     }
-    Ok(records)
+    Ok(prompts
+        .into_iter()
+        .map(|prompt| {
+            let outputs = by_prompt.remove(&prompt.prompt_id).unwrap_or_default();
+            (prompt, outputs)
+        })
+        .collect())
 }
 
 /// Where a finished job's result is stored, if it has one.
