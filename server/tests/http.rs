@@ -67,6 +67,36 @@ async fn history_lists_the_jobs_table() {
     assert!(!body.contains("No jobs yet"));
 }
 
+/// Building a router while another serves a page once left that page unfinished for ever
+/// (Leptos stops resources loading process-wide while it lists the routes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_finish_while_other_routers_are_built() {
+    let app = test_app(0, 100).await;
+    let builder = {
+        let config = app.config.clone();
+        let db = app.db.clone();
+        let dir = app.dir.path().to_path_buf();
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                let state =
+                    server::web::AppState::start(db.clone(), support::engine(&dir), config.clone())
+                        .await
+                        .unwrap();
+                let sessions = server::web::session_store(&db).await.unwrap();
+                drop(server::web::router(state, sessions));
+            }
+        })
+    };
+    for _ in 0..40 {
+        let rendered =
+            tokio::time::timeout(std::time::Duration::from_secs(20), page(&app, "/history")).await;
+        let (status, body) = rendered.expect("the history page never finished");
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("No jobs yet"), "{body}");
+    }
+    builder.await.unwrap();
+}
+
 #[tokio::test]
 async fn the_status_server_function_reads_sqlite_and_the_engine() {
     let app = test_app(1, 100).await;

@@ -9,7 +9,7 @@ mod health;
 mod zip_download;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::context::ServerContext;
 use app::{shell, App};
@@ -19,7 +19,7 @@ use axum::Router;
 use engine::content_credentials::ContentCredentials;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -265,8 +265,16 @@ pub async fn session_store(db: &sqlx::SqlitePool) -> Result<SqliteStore, sqlx::E
     Ok(store)
 }
 
+/// The pages' routes, worked out once per process. Leptos suppresses resource loading in the
+/// whole process while it walks the app to list routes (a global flag, leptos#4773): a page
+/// whose resource is first polled during that walk, in another router, never finishes.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, sessions: SqliteStore) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context = state.context.clone();
     let options = state.leptos_options.clone();
     // Uploads are streamed to disk file by file with their own size check; the whole body is
