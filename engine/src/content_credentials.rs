@@ -17,6 +17,8 @@ use crate::provenance::{Provenance, DIGITAL_SOURCE_TYPE};
 const COLORIZE_ACTION: &str = "c2pa.color_adjustments";
 /// The ingredient label the actions refer to.
 const ORIGINAL_LABEL: &str = "original";
+/// The label of the version a correction was made from.
+const EARLIER_LABEL: &str = "corrected-version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -156,6 +158,7 @@ impl ContentCredentials {
             original_sha256: String::new(),
             original_name: "probe.png".into(),
             carried: Default::default(),
+            correction: None,
         };
         let probe = probe.into_inner();
         let signed = self
@@ -198,6 +201,21 @@ impl ContentCredentials {
         result_mime: &str,
         original: &[u8],
         record: &Provenance,
+    ) -> Result<Vec<u8>, CredentialsError> {
+        self.sign_version(result, result_mime, original, record, None)
+    }
+
+    /// Signs a version; a corrected one also names the version it corrects (`earlier`, as
+    /// stored, with its own manifest) as an ingredient, so the chain runs original → model's
+    /// version → person's correction, and records the correction as an action with its
+    /// parameters and the person as the actor.
+    pub fn sign_version(
+        &self,
+        result: &[u8],
+        result_mime: &str,
+        original: &[u8],
+        record: &Provenance,
+        earlier: Option<&[u8]>,
     ) -> Result<Vec<u8>, CredentialsError> {
         let sign_error = |e: c2pa::Error| CredentialsError::Sign(e.to_string());
         let (name, version) = record
@@ -262,6 +280,42 @@ impl ContentCredentials {
                 },
             }))
             .map_err(sign_error)?;
+        if let Some(correction) = &record.correction {
+            if let Some(earlier) = earlier {
+                let earlier_mime = crate::decode::sniff_format(earlier)
+                    .map(|f| f.to_mime_type())
+                    .unwrap_or("application/octet-stream");
+                let ingredient = json!({
+                    "title": format!("{} (the version corrected)", record.original_name),
+                    "relationship": "componentOf",
+                    "label": EARLIER_LABEL,
+                });
+                builder
+                    .add_ingredient_from_stream(
+                        ingredient.to_string(),
+                        earlier_mime,
+                        &mut Cursor::new(earlier),
+                    )
+                    .map_err(sign_error)?;
+            }
+            let parameters: serde_json::Value =
+                serde_json::from_str(&correction.json).unwrap_or_default();
+            builder
+                .add_action(json!({
+                    "action": COLORIZE_ACTION,
+                    "description": record.label(),
+                    "softwareAgent": { "name": name, "version": version },
+                    "actors": [{ "identifier": correction.corrected_by }],
+                    "parameters": {
+                        "ingredientIds": [EARLIER_LABEL],
+                        "corrects": correction.corrects,
+                        "correctedBy": correction.corrected_by,
+                        "summary": correction.summary,
+                        "correction": parameters,
+                    },
+                }))
+                .map_err(sign_error)?;
+        }
         let mut signed = Cursor::new(Vec::with_capacity(result.len() + 32 * 1024));
         builder
             .sign(

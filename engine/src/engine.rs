@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::correct::{corrected_ab, Correction, ModelColours};
 use crate::decode::{decode, DEFAULT_MAX_PIXELS};
 use crate::encode::{encode, OutputFormat};
 use crate::error::{EngineError, Result};
@@ -109,36 +110,57 @@ impl LoadedModel {
         format: OutputFormat,
         max_pixels: u64,
     ) -> Result<Colorized> {
-        self.colorize_labelled(bytes, size, format, max_pixels, None)
+        let request = ColorizeRequest {
+            size,
+            format,
+            ..ColorizeRequest::default()
+        };
+        self.run(bytes, &request, max_pixels)
     }
 
-    /// Colorizes one encoded image file and, when asked, draws a visible label on the result.
-    pub fn colorize_labelled(
+    /// Colorizes one encoded image file as `request` asks: with its visible label and a
+    /// person's correction, from the model colours of an earlier run when they are given (a
+    /// correction never runs the model again).
+    pub fn run(
         &self,
         bytes: &[u8],
-        size: Option<u32>,
-        format: OutputFormat,
+        request: &ColorizeRequest,
         max_pixels: u64,
-        label: Option<Label>,
     ) -> Result<Colorized> {
-        let size = self.input_size(size)?;
+        let size = self.input_size(request.size)?;
+        if let Some(correction) = &request.correction {
+            correction.validate()?;
+        }
         let mut timings = Timings::default();
         let source = timed(&mut timings.decode, || decode(bytes, max_pixels))?;
         let mut prepared = timed(&mut timings.preprocess, || prepare(&source, size))?;
         let (width, height) = (source.width(), source.height());
         drop(source);
         let input = std::mem::take(&mut prepared.input);
-        let ab = timed(&mut timings.inference, || self.pool.infer(size, input))?;
-        let mut image = timed(&mut timings.postprocess, || finish(prepared, &ab))?;
-        if let Some(label) = label {
+        let colours = match &request.colours {
+            Some(known) if known.size() == size.get() => known.clone(),
+            _ => ModelColours::new(
+                size.get(),
+                timed(&mut timings.inference, || self.pool.infer(size, input))?,
+            )?,
+        };
+        let mut image = timed(&mut timings.postprocess, || match &request.correction {
+            Some(correction) => {
+                let aspect = width as f32 / height.max(1) as f32;
+                let ab = corrected_ab(&colours, prepared.model_lightness(), aspect, correction)?;
+                finish(prepared, &ab)
+            }
+            None => finish(prepared, colours.ab()),
+        })?;
+        if let Some(label) = request.label {
             timed(&mut timings.postprocess, || {
                 crate::label::draw(&mut image, label)
             })?;
         }
-        let bytes = timed(&mut timings.encode, || encode(&image, format))?;
+        let bytes = timed(&mut timings.encode, || encode(&image, request.format))?;
         Ok(Colorized {
             bytes,
-            format,
+            format: request.format,
             width,
             height,
             model_name: self.model.manifest.name.clone(),
@@ -146,6 +168,7 @@ impl LoadedModel {
             input_size: size.get(),
             execution: self.execution.clone(),
             timings,
+            colours,
         })
     }
 }
@@ -162,6 +185,8 @@ pub struct Colorized {
     pub input_size: u32,
     pub execution: ExecutionInfo,
     pub timings: Timings,
+    /// The model's a/b before post-processing, kept so corrections need no model run.
+    pub colours: ModelColours,
 }
 
 impl std::fmt::Debug for Colorized {
@@ -209,6 +234,11 @@ pub struct ColorizeRequest {
     pub format: OutputFormat,
     /// A visible label drawn on the result; none by default.
     pub label: Option<Label>,
+    /// A person's correction (strength, hints) applied to the model's colours.
+    pub correction: Option<Correction>,
+    /// The model's colours from an earlier run of the same model and size on the same
+    /// original: used instead of running the model.
+    pub colours: Option<ModelColours>,
 }
 
 /// The registry plus the models loaded so far (each loaded once, on first use).
@@ -270,13 +300,8 @@ impl Engine {
     }
 
     pub fn colorize(&self, bytes: &[u8], request: &ColorizeRequest) -> Result<Colorized> {
-        self.model(request.model.as_deref())?.colorize_labelled(
-            bytes,
-            request.size,
-            request.format,
-            self.settings.max_pixels,
-            request.label,
-        )
+        self.model(request.model.as_deref())?
+            .run(bytes, request, self.settings.max_pixels)
     }
 
     pub fn colorize_file(&self, path: &Path, request: &ColorizeRequest) -> Result<Colorized> {

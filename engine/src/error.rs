@@ -44,6 +44,8 @@ pub enum EngineError {
     UnknownPreset(String),
     #[error("workflow {path} is not usable as a preset: {reason}")]
     InvalidWorkflow { path: PathBuf, reason: String },
+    #[error("{0}")]
+    InvalidCorrection(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -68,6 +70,7 @@ impl EngineError {
                 | EngineError::Corrupt(_)
                 | EngineError::TooManyPixels { .. }
                 | EngineError::Empty
+                | EngineError::InvalidCorrection(_)
                 | EngineError::InvalidInputSize(_)
                 | EngineError::FixedInputSize { .. }
                 | EngineError::UnknownModel(_)

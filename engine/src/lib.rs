@@ -7,6 +7,7 @@
 
 pub mod color;
 pub mod content_credentials;
+pub mod correct;
 pub mod decode;
 pub mod encode;
 mod engine;

@@ -59,6 +59,8 @@ pub struct Prepared {
     lightness: Vec<f32>,
     alpha: Alpha,
     high_depth: bool,
+    /// L resized to S×S: what the model saw, and the guide for a person's colour hints.
+    model_lightness: Vec<f32>,
     /// Grey RGB, planar `[3, S, S]`, values in [0,1].
     pub input: Vec<f32>,
 }
@@ -66,6 +68,10 @@ pub struct Prepared {
 impl Prepared {
     pub fn size(&self) -> InputSize {
         self.size
+    }
+
+    pub fn model_lightness(&self) -> &[f32] {
+        &self.model_lightness
     }
 }
 
@@ -91,6 +97,7 @@ pub fn prepare(source: &SourceImage, size: InputSize) -> Result<Prepared> {
         lightness,
         alpha: alpha_of(&source.image),
         high_depth: source.is_high_depth(),
+        model_lightness: small,
         input,
     })
 }

@@ -44,6 +44,21 @@ pub struct Provenance {
     pub original_sha256: String,
     pub original_name: String,
     pub carried: Descriptive,
+    /// Set on a version a person corrected.
+    pub correction: Option<CorrectionRecord>,
+}
+
+/// A person's correction of the model's colours, as a corrected version records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectionRecord {
+    /// In plain words: "3 hints, strength 80 %".
+    pub summary: String,
+    /// The correction as JSON (`strength`, `hints`), for programs.
+    pub json: String,
+    /// The person who made it.
+    pub corrected_by: String,
+    /// The version it corrects (a job id), whose model colours it starts from.
+    pub corrects: String,
 }
 
 fn escape(text: &str) -> String {
@@ -67,6 +82,17 @@ impl Provenance {
     pub fn ai_system(&self) -> String {
         let prefix: String = self.model_sha256.chars().take(12).collect();
         format!("{} (sha256 {prefix})", self.model)
+    }
+
+    /// What the result is, in plain words.
+    pub fn label(&self) -> String {
+        match &self.correction {
+            None => "AI-assisted colorization".to_string(),
+            Some(c) => format!(
+                "AI-assisted colorization; colours corrected by a person: {}",
+                c.summary
+            ),
+        }
     }
 
     /// A complete XMP packet.
@@ -96,6 +122,14 @@ impl Provenance {
                 )
             });
         let e = |s: &str| escape(s);
+        let correction = self.correction.as_ref().map_or_else(String::new, |c| {
+            format!(
+                "   <tinct:CorrectedBy>{}</tinct:CorrectedBy>\n   <tinct:Corrects>{}</tinct:Corrects>\n   <tinct:Correction>{}</tinct:Correction>\n",
+                e(&c.corrected_by),
+                e(&c.corrects),
+                e(&c.json)
+            )
+        });
         format!(
             "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
 <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n\
@@ -111,18 +145,19 @@ impl Provenance {
    <Iptc4xmpExt:AISystemVersionUsed>{sha}</Iptc4xmpExt:AISystemVersionUsed>\n\
    <xmp:CreatorTool>{software}</xmp:CreatorTool>\n\
    <xmp:CreateDate>{created}</xmp:CreateDate>\n\
-   <tinct:Label>AI-assisted colorization</tinct:Label>\n\
+   <tinct:Label>{label}</tinct:Label>\n\
    <tinct:Model>{model}</tinct:Model>\n\
    <tinct:ModelSHA256>{sha}</tinct:ModelSHA256>\n\
    <tinct:InputSize>{size}</tinct:InputSize>\n\
    <tinct:Preset>{preset}</tinct:Preset>\n\
    <tinct:OriginalSHA256>{original_sha}</tinct:OriginalSHA256>\n\
    <tinct:OriginalFileName>{original_name}</tinct:OriginalFileName>\n\
-{title}{description}{creator}{rights}{date_taken}  </rdf:Description>\n\
+{correction}{title}{description}{creator}{rights}{date_taken}  </rdf:Description>\n\
  </rdf:RDF>\n\
 </x:xmpmeta>\n\
 <?xpacket end=\"w\"?>",
             ai = e(&self.ai_system()),
+            label = e(&self.label()),
             sha = e(&self.model_sha256),
             software = e(&self.software),
             created = e(&self.created),
@@ -314,7 +349,35 @@ mod tests {
                 title: Some("Harbour, 1931".into()),
                 ..Default::default()
             },
+            correction: None,
         }
+    }
+
+    #[test]
+    fn a_corrected_version_says_so_in_words_and_keeps_the_hints() {
+        let mut record = provenance();
+        record.correction = Some(CorrectionRecord {
+            summary: "3 hints, strength 80 %".into(),
+            json:
+                r##"{"strength":0.8,"hints":[{"x":0.5,"y":0.5,"radius":0.01,"srgb":"#2e7d32"}]}"##
+                    .into(),
+            corrected_by: "Ada <curator>".into(),
+            corrects: "0190-job".into(),
+        });
+        let xmp = record.xmp();
+        assert!(xmp.contains(
+            "<tinct:Label>AI-assisted colorization; colours corrected by a person: 3 hints, strength 80 %</tinct:Label>"
+        ));
+        assert!(xmp.contains("<tinct:CorrectedBy>Ada &lt;curator&gt;</tinct:CorrectedBy>"));
+        assert!(xmp.contains("&quot;srgb&quot;:&quot;#2e7d32&quot;"));
+        assert_eq!(
+            xmp_text(&xmp, "tinct:Corrects").as_deref(),
+            Some("0190-job")
+        );
+        // Without a correction the label is the plain one.
+        assert!(provenance()
+            .xmp()
+            .contains("<tinct:Label>AI-assisted colorization</tinct:Label>"));
     }
 
     #[test]

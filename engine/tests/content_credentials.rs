@@ -50,6 +50,7 @@ fn record(original_name: &str) -> Provenance {
         original_sha256: "ab".repeat(32),
         original_name: original_name.into(),
         carried: Default::default(),
+        correction: None,
     }
 }
 

@@ -69,7 +69,7 @@ async fn main() {
         model: None,
         size: Some(64),
         format: OutputFormat::Png,
-        label: None,
+        ..ColorizeRequest::default()
     };
     engine.colorize(&png, &request).unwrap(); // warm-up
     let start = Instant::now();

@@ -271,6 +271,11 @@ pub struct ColorizeArgs {
     /// Draw a visible label on each result: en ("AI-assisted colorization") or zh ("AI辅助修复").
     #[arg(long, value_parser = ["en", "zh"])]
     pub label: Option<String>,
+    /// Correct the colours with a JSON file: {"strength": 0.8, "hints": [{"x": 0.4, "y": 0.6,
+    /// "radius": 0.01, "srgb": "#8b2a1e"}]}; x, y and radius are fractions of the image (the
+    /// same for every input); a hint's colour is "srgb" or "lab": [a, b].
+    #[arg(long, value_name = "FILE")]
+    pub hints: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -169,6 +169,68 @@ fn colorize_of_good_files_succeeds_with_jpeg_output() {
 }
 
 #[test]
+fn colorize_applies_a_correction_file_and_says_so_in_the_result() {
+    let dir = setup();
+    let out_dir = dir.path().join("results");
+    let input = test_data("reference_input.png");
+    let hints = dir.path().join("hints.json");
+    // Strength 0 (the model's colours off) and one red hint in the top-left corner.
+    std::fs::write(
+        &hints,
+        r##"{"strength": 0, "hints": [{"x": 0.1, "y": 0.1, "radius": 0.05, "srgb": "#c0392b"}]}"##,
+    )
+    .unwrap();
+    let args = |hints: &Path| {
+        [
+            "colorize".to_string(),
+            input.to_str().unwrap().to_string(),
+            "--out".into(),
+            out_dir.to_str().unwrap().into(),
+            "--hints".into(),
+            hints.to_str().unwrap().into(),
+        ]
+    };
+    let run = |hints: &Path| {
+        let args = args(hints);
+        tinct(
+            dir.path(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let out = run(&hints);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (w, h) = image.dimensions();
+    let corner = image.get_pixel(w / 10, h / 10);
+    assert!(corner[0] > corner[1] + 15, "the hint is red: {corner:?}");
+    let xmp = engine::provenance::read_xmp(&bytes).unwrap();
+    assert!(
+        xmp.contains("colours corrected by a person: 1 hint, strength 0 %"),
+        "{xmp}"
+    );
+
+    // A correction file that is not one is refused before any image is read, with the reason.
+    std::fs::write(
+        &hints,
+        r#"{"strength": 0.5, "hints": [{"x": 0.5, "y": 0.5, "srgb": "green"}]}"#,
+    )
+    .unwrap();
+    let out = run(&hints);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("#rrggbb"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_bad_input_size_is_refused_before_any_work() {
     let dir = setup();
     let input = test_data("reference_input.png");

@@ -74,7 +74,50 @@ impl std::fmt::Display for JobStatus {
     }
 }
 
-/// A job as every list and detail view shows it (pages and REST alike).
+/// Where a photo's review stands. Stored as text in `photo_reviews` and sent as such.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+pub enum ReviewState {
+    #[default]
+    ToReview,
+    Approved,
+    Rejected,
+}
+
+impl ReviewState {
+    pub const ALL: [ReviewState; 3] = [
+        ReviewState::ToReview,
+        ReviewState::Approved,
+        ReviewState::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::ToReview => "to_review",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+
+    /// In words, for pages: "to review", "approved", "rejected".
+    pub fn label(self) -> &'static str {
+        match self {
+            ReviewState::ToReview => "to review",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+
+    /// The state a filter or a form names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ReviewState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A job as every list and detail view shows it (pages and REST alike). A job is one version
+/// of a photo (one original in one batch); the photo's review comes with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
 pub struct JobRow {
@@ -106,6 +149,18 @@ pub struct JobRow {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The version this one corrects.
+    pub parent_id: Option<String>,
+    /// A person's correction (JSON: `strength`, `hints`); `None` for a model run.
+    pub correction: Option<String>,
+    /// The photo's review.
+    pub review_state: ReviewState,
+    /// Why, or the source of a colour ("door colour from the 1931 building permit").
+    pub review_note: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<String>,
+    /// Whether this is the photo's chosen version (picked, or else the newest finished one).
+    pub chosen: bool,
 }
 
 /// Why the job service refused or failed, in words for the person who asked (or, for the

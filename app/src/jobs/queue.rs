@@ -2,7 +2,7 @@
 
 use sqlx::SqlitePool;
 
-use super::{JobError, JobStatus};
+use super::{JobError, JobStatus, ReviewState};
 use crate::db::BEGIN_WRITE;
 
 /// What a submission asks for.
@@ -23,6 +23,18 @@ pub struct NewJob {
     pub visible_label: Option<String>,
     /// The ComfyUI output node this job stands for, when it came as part of a prompt.
     pub comfy_output: Option<ComfyOutput>,
+    /// For a corrected version: the version it corrects, the correction (JSON) and where the
+    /// model's colours it starts from are kept.
+    pub correction: Option<CorrectionOf>,
+}
+
+/// What a corrected version is made from.
+#[derive(Debug, Clone)]
+pub struct CorrectionOf {
+    pub parent_id: String,
+    /// `engine::correct::Correction` as JSON.
+    pub correction: String,
+    pub colours_key: Option<String>,
 }
 
 /// Which nodes of a ComfyUI prompt a job stands for.
@@ -49,6 +61,7 @@ pub struct ComfyPrompt {
 pub struct ClaimedJob {
     pub id: String,
     pub batch_id: Option<String>,
+    pub submitted_by: Option<String>,
     pub owner_id: Option<i64>,
     pub private: bool,
     pub original_name: String,
@@ -58,6 +71,11 @@ pub struct ClaimedJob {
     pub model: String,
     pub output_format: String,
     pub visible_label: Option<String>,
+    pub parent_id: Option<String>,
+    /// A person's correction (JSON), for a corrected version.
+    pub correction: Option<String>,
+    /// The model's colours to start from, when an earlier run kept them.
+    pub colours_key: Option<String>,
 }
 
 /// A job as submitted, for re-running it.
@@ -72,12 +90,19 @@ pub struct StoredJob {
     pub output_format: String,
     pub visible_label: Option<String>,
     pub status: JobStatus,
+    pub preset: String,
+    pub input_size: i64,
+    pub model: String,
+    pub correction: Option<String>,
+    pub colours_key: Option<String>,
 }
 
 /// What a deletion left for the caller to remove from the object store.
 #[derive(Debug, Clone)]
 pub struct DeletedJob {
     pub result_key: Option<String>,
+    /// The model's colours when no other version starts from them.
+    pub orphaned_colours: Option<String>,
     /// The original's content hash when no job refers to it any more.
     pub orphaned_original: Option<String>,
 }
@@ -92,6 +117,8 @@ pub struct Completion {
     pub timings_json: String,
     /// Who signed the result's Content Credentials; `None` when it is not signed.
     pub content_credentials: Option<String>,
+    /// Where the model's colours of this version are kept.
+    pub colours_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -157,8 +184,9 @@ impl JobQueue {
             let id = uuid::Uuid::now_v7().to_string();
             sqlx::query(
                 "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
-                                   preset, input_size, model, output_format, visible_label, status)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                                   preset, input_size, model, output_format, visible_label, parent_id,
+                                   correction, colours_key, status)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
             )
             .bind(&id)
             .bind(&job.batch_id)
@@ -172,6 +200,9 @@ impl JobQueue {
             .bind(&job.model)
             .bind(&job.output_format)
             .bind(&job.visible_label)
+            .bind(job.correction.as_ref().map(|c| &c.parent_id))
+            .bind(job.correction.as_ref().map(|c| &c.correction))
+            .bind(job.correction.as_ref().and_then(|c| c.colours_key.as_ref()))
             .execute(&mut *tx)
             .await?;
             if let (Some(output), Some(prompt)) = (&job.comfy_output, prompt) {
@@ -232,8 +263,8 @@ impl JobQueue {
         let job = sqlx::query_as::<_, ClaimedJob>(&format!(
             "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
-             RETURNING id, batch_id, owner_id, private, original_name, preset, original_sha256, input_size,
-                       model, output_format, visible_label"
+             RETURNING id, batch_id, submitted_by, owner_id, private, original_name, preset, original_sha256, input_size,
+                       model, output_format, visible_label, parent_id, correction, colours_key"
         ))
         .fetch_optional(&self.db)
         .await?;
@@ -255,7 +286,7 @@ impl JobQueue {
         let result = sqlx::query(&format!(
             "UPDATE jobs SET status = 'done', finished_at = {NOW}, error = NULL, result_key = ?,
                              model_sha256 = ?, width = ?, height = ?, timings = ?,
-                             content_credentials = ?
+                             content_credentials = ?, colours_key = ?
              WHERE id = ? AND status = 'running'"
         ))
         .bind(&done.result_key)
@@ -264,6 +295,7 @@ impl JobQueue {
         .bind(i64::from(done.height))
         .bind(&done.timings_json)
         .bind(&done.content_credentials)
+        .bind(&done.colours_key)
         .bind(id)
         .execute(&self.db)
         .await?;
@@ -306,11 +338,23 @@ impl JobQueue {
         Ok(batch)
     }
 
+    /// Where a finished job's result is stored.
+    pub async fn result_key(&self, id: &str) -> Result<Option<String>, JobError> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT result_key FROM jobs WHERE id = ? AND status = 'done'",
+        )
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?
+        .flatten())
+    }
+
     /// What a job was asked to do.
     pub async fn get(&self, id: &str) -> Result<StoredJob, JobError> {
         sqlx::query_as::<_, StoredJob>(
             "SELECT batch_id, submitted_by, owner_id, private, original_name, original_sha256,
-                    output_format, visible_label, status
+                    output_format, visible_label, status, preset, input_size, model, correction,
+                    colours_key
              FROM jobs WHERE id = ?",
         )
         .bind(id)
@@ -324,14 +368,14 @@ impl JobQueue {
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
         let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
-        let job = sqlx::query_as::<_, (JobStatus, Option<String>, String)>(
-            "SELECT status, result_key, original_sha256 FROM jobs WHERE id = ?",
+        let job = sqlx::query_as::<_, (JobStatus, Option<String>, String, Option<String>)>(
+            "SELECT status, result_key, original_sha256, colours_key FROM jobs WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(JobError::NotFound)?;
-        let (status, result_key, sha256) = job;
+        let (status, result_key, sha256, colours_key) = job;
         if status == JobStatus::Running {
             return Err(JobError::Running);
         }
@@ -350,11 +394,57 @@ impl JobQueue {
         .await?
         .rows_affected()
             == 1;
+        // The model's colours stay while another version (a correction) starts from them.
+        let colours_shared: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE colours_key = ?)")
+                .bind(&colours_key)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(DeletedJob {
             result_key,
+            orphaned_colours: colours_key.filter(|_| !colours_shared),
             orphaned_original: orphaned.then_some(sha256),
         })
+    }
+
+    /// Records a decision on the photo that `job` belongs to: its review state and note, who
+    /// decided and when.
+    pub async fn review(
+        &self,
+        job: &StoredJob,
+        state: ReviewState,
+        note: Option<&str>,
+        decided_by: &str,
+    ) -> Result<(), JobError> {
+        sqlx::query(&format!(
+            "INSERT INTO photo_reviews (batch_id, original_sha256, state, note, decided_by, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, {NOW})
+             ON CONFLICT (batch_id, original_sha256) DO UPDATE
+             SET state = ?3, note = ?4, decided_by = ?5, decided_at = {NOW}"
+        ))
+        .bind(job.batch_id.as_deref().unwrap_or_default())
+        .bind(&job.original_sha256)
+        .bind(state)
+        .bind(note)
+        .bind(decided_by)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks job `id` as the chosen version of its photo.
+    pub async fn choose(&self, id: &str, job: &StoredJob) -> Result<(), JobError> {
+        sqlx::query(
+            "INSERT INTO photo_reviews (batch_id, original_sha256, chosen_job_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (batch_id, original_sha256) DO UPDATE SET chosen_job_id = ?3",
+        )
+        .bind(job.batch_id.as_deref().unwrap_or_default())
+        .bind(&job.original_sha256)
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        Ok(())
     }
 
     /// At start-up: jobs left `running` by a crash or a kill go back to the queue.

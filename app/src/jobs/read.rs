@@ -3,12 +3,13 @@
 
 use sqlx::SqlitePool;
 
-use super::{JobRow, JobStatus};
+use super::{JobRow, JobStatus, ReviewState};
 use crate::auth::Principal;
 
 const COLUMNS: &str = "id, batch_id, original_name, original_sha256, preset, input_size, model,
     model_sha256, output_format, visible_label, status, submitted_by, error, attempts, width,
-    height, timings, content_credentials, created_at, started_at, finished_at";
+    height, timings, content_credentials, created_at, started_at, finished_at, parent_id,
+    correction, review_state, review_note, reviewed_by, reviewed_at, chosen";
 
 /// Which end of the list comes first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +27,10 @@ pub enum Order {
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
     pub status: Option<JobStatus>,
+    /// Photos in this review state.
+    pub review: Option<ReviewState>,
+    /// Only each photo's chosen version (the gallery shows photos, not every version).
+    pub chosen_only: bool,
     pub preset: Option<String>,
     pub batch: Option<String>,
     /// Created on or after this day (`YYYY-MM-DD`).
@@ -52,10 +57,11 @@ pub async fn list(
         Order::Oldest => "created_at, id",
     };
     sqlx::query_as::<_, JobRow>(&format!(
-        "SELECT {COLUMNS} FROM jobs
+        "SELECT {COLUMNS} FROM job_rows AS jobs
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
                AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
-               AND (?6 IS NULL OR created_at < ?6) AND (?7 IS NULL OR id < ?7) AND {}
+               AND (?6 IS NULL OR created_at < ?6) AND (?7 IS NULL OR id < ?7)
+               AND (?9 IS NULL OR review_state = ?9) AND (NOT ?10 OR chosen OR batch_id IS NULL) AND {}
          ORDER BY {order} LIMIT ?8",
         who.visible_jobs()
     ))
@@ -67,6 +73,8 @@ pub async fn list(
     .bind(&query.before_created)
     .bind(&query.before_id)
     .bind(query.limit)
+    .bind(query.review)
+    .bind(query.chosen_only)
     .fetch_all(db)
     .await
 }
@@ -78,11 +86,30 @@ pub async fn one(
     id: &str,
 ) -> Result<Option<JobRow>, sqlx::Error> {
     sqlx::query_as::<_, JobRow>(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE id = ? AND {}",
+        "SELECT {COLUMNS} FROM job_rows AS jobs WHERE id = ? AND {}",
         who.visible_jobs()
     ))
     .bind(id)
     .fetch_optional(db)
+    .await
+}
+
+/// Every version of the photo that job `id` belongs to (its original in its batch), oldest
+/// first, if `who` may see the job.
+pub async fn versions(
+    db: &SqlitePool,
+    who: &Principal,
+    id: &str,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {COLUMNS} FROM job_rows AS jobs
+         WHERE (batch_id, original_sha256) = (SELECT batch_id, original_sha256 FROM jobs WHERE id = ?1)
+               AND {}
+         ORDER BY id",
+        who.visible_jobs()
+    ))
+    .bind(id)
+    .fetch_all(db)
     .await
 }
 
@@ -238,6 +265,8 @@ pub struct JobFiles {
     pub result_key: Option<String>,
     /// `png` or `jpeg`.
     pub output_format: String,
+    /// Where the model's colours of this version are kept (for corrections).
+    pub colours_key: Option<String>,
 }
 
 /// A job's files, if `who` may see the job.
@@ -248,7 +277,8 @@ pub async fn files(
 ) -> Result<Option<JobFiles>, sqlx::Error> {
     sqlx::query_as::<_, JobFiles>(&format!(
         "SELECT jobs.id, jobs.status, jobs.original_name, jobs.original_sha256,
-                originals.format AS original_format, jobs.result_key, jobs.output_format
+                originals.format AS original_format, jobs.result_key, jobs.output_format,
+                jobs.colours_key
          FROM jobs JOIN originals ON originals.sha256 = jobs.original_sha256
          WHERE jobs.id = ? AND {}",
         who.visible_jobs()
@@ -274,7 +304,7 @@ pub async fn results(
 ) -> Result<Vec<JobResult>, sqlx::Error> {
     let placeholders = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "SELECT {COLUMNS}, result_key FROM jobs
+        "SELECT {COLUMNS}, result_key FROM job_rows AS jobs
          WHERE status = 'done' AND result_key IS NOT NULL AND id IN ({placeholders}) AND {}
          ORDER BY finished_at",
         who.visible_jobs()

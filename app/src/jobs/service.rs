@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use engine::correct::Correction;
 use engine::presets::{Presets, Resolved};
 use engine::Engine;
 use sha2::{Digest, Sha256};
@@ -15,8 +16,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
 use super::events::JobEvents;
-use super::queue::{ComfyPrompt, JobQueue, NewJob, StoredJob};
-use super::{JobError, JobEvent, JobStatus};
+use super::queue::{ComfyPrompt, CorrectionOf, JobQueue, NewJob, StoredJob};
+use super::{JobError, JobEvent, JobStatus, ReviewState};
 use crate::auth::Principal;
 use crate::storage::{ObjectKey, ObjectStore};
 
@@ -256,6 +257,7 @@ impl JobService {
                     output_format: old.output_format.clone(),
                     visible_label: old.visible_label.clone(),
                     comfy_output: None,
+                    correction: None,
                 }],
                 None,
             )
@@ -272,6 +274,11 @@ impl JobService {
         let store = &self.store;
         let mut keys: Vec<ObjectKey> = ObjectKey::previews_of(id);
         keys.extend(deleted.result_key.and_then(|k| ObjectKey::new(k).ok()));
+        keys.extend(
+            deleted
+                .orphaned_colours
+                .and_then(|k| ObjectKey::new(k).ok()),
+        );
         if let Some(sha256) = deleted.orphaned_original {
             keys.extend(ObjectKey::original(&sha256).ok());
         }
@@ -281,6 +288,95 @@ impl JobService {
             }
         }
         self.publish(id, &job, JobStatus::Deleted);
+        Ok(())
+    }
+}
+
+/// A review note is a sentence or a paragraph, not a document.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// Review and correct: a person's corrected versions and decisions on a photo (one original in
+/// one batch). The same permission as the other actions: staff on shared photos and their own,
+/// admins on all; viewers read only.
+impl JobService {
+    /// Queues a corrected version of job `id`'s photo: the model's colours of that version with
+    /// `correction` applied, rendered at full resolution. Answers the new version's id.
+    pub async fn correct(
+        &self,
+        who: &Principal,
+        id: &str,
+        correction: &Correction,
+    ) -> Result<String, JobError> {
+        let source = self.managed(who, id).await?;
+        if source.status != JobStatus::Done {
+            return Err(JobError::NotNow(
+                "only a finished version can be corrected".into(),
+            ));
+        }
+        correction
+            .validate()
+            .map_err(|e| JobError::Refused(e.to_string()))?;
+        let json = serde_json::to_string(correction)
+            .map_err(|e| JobError::Refused(format!("the correction could not be read: {e}")))?;
+        let (ids, _) = self
+            .submit(
+                &[NewJob {
+                    batch_id: source.batch_id.clone(),
+                    submitted_by: Some(who.name.clone()),
+                    owner_id: source.owner_id,
+                    private: source.private,
+                    original_name: source.original_name.clone(),
+                    original_sha256: source.original_sha256.clone(),
+                    preset: source.preset.clone(),
+                    input_size: u32::try_from(source.input_size).unwrap_or_default(),
+                    model: source.model.clone(),
+                    output_format: source.output_format.clone(),
+                    visible_label: source.visible_label.clone(),
+                    comfy_output: None,
+                    correction: Some(CorrectionOf {
+                        parent_id: id.to_string(),
+                        correction: json,
+                        colours_key: source.colours_key.clone(),
+                    }),
+                }],
+                None,
+            )
+            .await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| JobError::Refused("the correction was not queued; try again".into()))
+    }
+
+    /// Approves or rejects the photo of job `id` (or puts it back to review), with a note.
+    pub async fn review(
+        &self,
+        who: &Principal,
+        id: &str,
+        state: ReviewState,
+        note: Option<&str>,
+    ) -> Result<(), JobError> {
+        let job = self.managed(who, id).await?;
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+            return Err(JobError::Refused(format!(
+                "the note is longer than {MAX_NOTE_CHARS} characters"
+            )));
+        }
+        self.queue.review(&job, state, note, &who.name).await?;
+        self.publish(id, &job, job.status);
+        Ok(())
+    }
+
+    /// Marks job `id` as its photo's chosen version.
+    pub async fn choose(&self, who: &Principal, id: &str) -> Result<(), JobError> {
+        let job = self.managed(who, id).await?;
+        if job.status != JobStatus::Done {
+            return Err(JobError::NotNow(
+                "only a finished version can be chosen".into(),
+            ));
+        }
+        self.queue.choose(id, &job).await?;
+        self.publish(id, &job, job.status);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::empty_state::EmptyState;
-use crate::jobs::{JobRow, JobStatus};
+use crate::jobs::{JobRow, JobStatus, ReviewState};
 
 /// Results per gallery page.
 pub const GALLERY_PAGE: i64 = 60;
@@ -17,6 +17,8 @@ pub struct GalleryFilter {
     pub status: Option<String>,
     pub preset: Option<String>,
     pub batch: Option<String>,
+    /// `to_review`, `approved` or `rejected`; blank for all.
+    pub review: Option<String>,
     /// Submitted on or after this day (`YYYY-MM-DD`).
     pub from: Option<String>,
     /// Submitted on or before this day (`YYYY-MM-DD`).
@@ -34,6 +36,7 @@ impl GalleryFilter {
             status: q.get("status"),
             preset: q.get("preset"),
             batch: q.get("batch"),
+            review: q.get("review"),
             from: q.get("from"),
             to: q.get("to"),
             before: q.get("before"),
@@ -44,10 +47,11 @@ impl GalleryFilter {
     pub fn href(&self, before: Option<&str>) -> String {
         let field = |v: &Option<String>| v.clone().unwrap_or_default();
         format!(
-            "/gallery?status={}&preset={}&batch={}&from={}&to={}&before={}",
+            "/gallery?status={}&preset={}&batch={}&review={}&from={}&to={}&before={}",
             field(&self.status),
             field(&self.preset),
             field(&self.batch),
+            field(&self.review),
             field(&self.from),
             field(&self.to),
             before.unwrap_or_default()
@@ -55,8 +59,8 @@ impl GalleryFilter {
     }
 }
 
-/// Jobs newest first, of one status (results by default), optionally of one preset, one batch
-/// and a range of days.
+/// Jobs newest first, of one status (results by default), optionally of one preset, one batch,
+/// one review state and a range of days. Results show each photo once: its chosen version.
 #[server(endpoint = "list_results")]
 pub async fn list_results(
     #[server(default)] filter: GalleryFilter,
@@ -82,8 +86,17 @@ pub async fn list_results(
             None => return Ok(Vec::new()),
         },
     };
+    let review = match blank(filter.review).as_deref() {
+        None => None,
+        Some(name) => match ReviewState::parse(name) {
+            Some(review) => Some(review),
+            None => return Ok(Vec::new()),
+        },
+    };
     let query = JobQuery {
         status,
+        review,
+        chosen_only: status == Some(JobStatus::Done),
         preset: blank(filter.preset),
         batch: blank(filter.batch),
         from_day: day(filter.from)?,
@@ -128,6 +141,19 @@ pub fn GalleryPage() -> impl IntoView {
     let selected = move |status: &'static str| {
         move || query.read().get("status").unwrap_or_default() == status
     };
+    let reviewed =
+        move |state: &'static str| move || query.read().get("review").unwrap_or_default() == state;
+    // After a bulk decision the server comes back here saying how many it decided.
+    let notice = move || {
+        let q = query.read();
+        let decided = q.get("decided")?;
+        let state = q.get("review").and_then(|s| ReviewState::parse(&s))?;
+        Some(view! {
+            <p role="status" class="notice" data-testid="bulk-notice">
+                {format!("{decided} photo(s) marked {}.", state.label())}
+            </p>
+        })
+    };
     view! {
         <h1>"Gallery"</h1>
         <form class="filters" method="get" action="/gallery">
@@ -143,6 +169,15 @@ pub fn GalleryPage() -> impl IntoView {
                 </select>
             </label>
             <label>
+                "Review "
+                <select name="review" data-testid="review-filter">
+                    <option value="" selected=reviewed("")>"Any"</option>
+                    <option value="to_review" selected=reviewed("to_review")>"To review"</option>
+                    <option value="approved" selected=reviewed("approved")>"Approved"</option>
+                    <option value="rejected" selected=reviewed("rejected")>"Rejected"</option>
+                </select>
+            </label>
+            <label>
                 "Preset "
                 <input name="preset" placeholder="e.g. portrait" value=value("preset")/>
             </label>
@@ -154,6 +189,7 @@ pub fn GalleryPage() -> impl IntoView {
             <label>"To " <input type="date" name="to" value=value("to")/></label>
             <button class="button" type="submit">"Filter"</button>
         </form>
+        {notice}
         <Suspense fallback=|| view! { <p>"Loading the gallery…"</p> }>
             {move || Suspend::new(async move {
                 match results.await {
@@ -173,8 +209,22 @@ pub fn GalleryPage() -> impl IntoView {
                         view! {
                             <form method="get" action="/api/v1/jobs/zip" data-testid="zip-form">
                             <p class="zip-bar">
-                                <button class="button" type="submit">"Download selected as ZIP"</button>
-                                <span class="meta">" Tick the results you want; the ZIP holds them with a manifest of where each came from."</span>
+                                <button class="button" type="submit" data-testid="zip-download">"Download selected as ZIP"</button>
+                                <label>
+                                    <input type="checkbox" name="only" value="approved" data-testid="zip-approved-only"/>
+                                    " Only approved photos (their chosen versions)"
+                                </label>
+                                <span class="meta">" Tick the results you want; the ZIP holds them with a manifest of where each came from and its review."</span>
+                            </p>
+                            <p class="bulk-bar">
+                                <label>
+                                    "Note "
+                                    <input name="note" maxlength="2000" placeholder="optional, for all selected" data-testid="bulk-note"/>
+                                </label>
+                                <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
+                                    name="state" value="approved" data-testid="bulk-approve">"Approve selected"</button>
+                                <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
+                                    name="state" value="rejected" data-testid="bulk-reject">"Reject selected"</button>
                             </p>
                             <ul class="gallery-grid" data-testid="gallery-grid">
                                 {results
@@ -212,6 +262,11 @@ pub fn GalleryPage() -> impl IntoView {
                                                 <span class="meta">
                                                     {format!("{} · {} px · {}", job.preset, job.input_size, job.model)}
                                                 </span>
+                                                {(job.status == JobStatus::Done).then(|| view! {
+                                                    <span class=format!("badge review-{}", job.review_state.as_str()) data-testid="card-review">
+                                                        {job.review_state.label()}
+                                                    </span>
+                                                })}
                                             </li>
                                         }
                                     })

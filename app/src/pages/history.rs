@@ -11,17 +11,18 @@ pub use crate::jobs::JobRow;
 /// Jobs per page of the history.
 pub const HISTORY_PAGE: i64 = 100;
 
-/// The newest jobs first, optionally of one status and one batch; `before` (a `created_at`
-/// value) pages back. Paging by key stays fast however long the history is.
+/// The newest jobs first, optionally of one status, one batch and one review state; `before`
+/// (a `created_at` value) pages back. Paging by key stays fast however long the history is.
 #[server(endpoint = "list_jobs")]
 pub async fn list_jobs(
     status: Option<String>,
     batch: Option<String>,
     before: Option<String>,
+    #[server(default)] review: Option<String>,
 ) -> Result<Vec<JobRow>, ServerFnError> {
     use crate::context::{internal, server_context};
     use crate::jobs::read::{self, JobQuery, Order};
-    use crate::jobs::JobStatus;
+    use crate::jobs::{JobStatus, ReviewState};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
@@ -32,8 +33,16 @@ pub async fn list_jobs(
             None => return Ok(Vec::new()),
         },
     };
+    let review = match blank(review) {
+        None => None,
+        Some(name) => match ReviewState::parse(&name) {
+            Some(review) => Some(review),
+            None => return Ok(Vec::new()),
+        },
+    };
     let query = JobQuery {
         status,
+        review,
         batch: blank(batch),
         before_created: blank(before),
         order: Order::NewestByCreated,
@@ -50,14 +59,21 @@ pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
     let filter = move || {
         let q = query.read();
-        (q.get("status"), q.get("batch"), q.get("before"))
+        (
+            q.get("status"),
+            q.get("batch"),
+            q.get("before"),
+            q.get("review"),
+        )
     };
-    let jobs = Resource::new(filter, |(status, batch, before)| {
-        list_jobs(status, batch, before)
+    let jobs = Resource::new(filter, |(status, batch, before, review)| {
+        list_jobs(status, batch, before, review)
     });
     let jobs_refetch = Callback::new(move |_| jobs.refetch());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
+    let reviewed =
+        move |value: &'static str| move || query.read().get("review").as_deref() == Some(value);
     view! {
         <h1>"History"</h1>
         <form class="filters" method="get" action="/history" data-testid="history-filters">
@@ -70,6 +86,15 @@ pub fn HistoryPage() -> impl IntoView {
                     <option value="done" selected=selected("done")>"Done"</option>
                     <option value="failed" selected=selected("failed")>"Failed"</option>
                     <option value="cancelled" selected=selected("cancelled")>"Cancelled"</option>
+                </select>
+            </label>
+            <label>
+                "Review "
+                <select name="review" data-testid="history-review-filter">
+                    <option value="">"Any"</option>
+                    <option value="to_review" selected=reviewed("to_review")>"To review"</option>
+                    <option value="approved" selected=reviewed("approved")>"Approved"</option>
+                    <option value="rejected" selected=reviewed("rejected")>"Rejected"</option>
                 </select>
             </label>
             <label>
@@ -99,9 +124,10 @@ pub fn HistoryPage() -> impl IntoView {
                             .map(|before| {
                                 let q = query.read_untracked();
                                 format!(
-                                    "/history?status={}&batch={}&before={before}",
+                                    "/history?status={}&batch={}&review={}&before={before}",
                                     q.get("status").unwrap_or_default(),
-                                    q.get("batch").unwrap_or_default()
+                                    q.get("batch").unwrap_or_default(),
+                                    q.get("review").unwrap_or_default()
                                 )
                             });
                         let changed = Callback::new(move |_| jobs_refetch.run(()));
@@ -127,6 +153,7 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
                     <th>"File"</th>
                     <th>"Status"</th>
                     <th>"Preset"</th>
+                    <th>"Review"</th>
                     <th>"Size"</th>
                     <th>"Model"</th>
                     <th>"Submitted by"</th>
@@ -148,7 +175,15 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
                                 <td>
                                     <span class=format!("status status-{}", job.status)>{job.status.as_str()}</span>
                                 </td>
-                                <td>{job.preset}</td>
+                                <td>{match super::detail::correction_summary(job.correction.as_deref()) {
+                                    Some(summary) => format!("{} (corrected: {summary})", job.preset),
+                                    None => job.preset,
+                                }}</td>
+                                <td>{format!(
+                                    "{}{}",
+                                    job.review_state.label(),
+                                    job.review_note.map(|n| format!(": {n}")).unwrap_or_default()
+                                )}</td>
                                 <td>{job.input_size}</td>
                                 <td>{job.model}</td>
                                 <td>{job.submitted_by.unwrap_or_default()}</td>

@@ -14,7 +14,10 @@ mod users;
 
 pub use account::AccountPage;
 pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
-pub use detail::{job_detail, JobDetail, JobDetailPage, ResultDetail};
+pub use detail::{
+    apply_correction, choose_version, job_detail, photo_versions, review_photo, ApplyCorrection,
+    ChooseVersion, JobDetail, JobDetailPage, PhotoPage, PhotoVersions, ResultDetail, ReviewPhoto,
+};
 pub use gallery::{list_results, GalleryFilter, GalleryPage, ListResults};
 pub use history::{list_jobs, HistoryPage, JobRow, ListJobs};
 pub use home::{

@@ -61,6 +61,11 @@ impl ObjectKey {
         Self::new(format!("results/{job_id}.{extension}"))
     }
 
+    /// `colours/<job id>`: the model's a/b output of a run, kept for corrections.
+    pub fn colours(job_id: &str) -> Result<Self, StorageError> {
+        Self::new(format!("colours/{job_id}"))
+    }
+
     /// `previews/<job id>-<original|result>-<max side>.jpg`: a cached JPEG preview.
     pub fn preview(job_id: &str, which: &str, max_side: u32) -> Result<Self, StorageError> {
         Self::new(format!("previews/{job_id}-{which}-{max_side}.jpg"))

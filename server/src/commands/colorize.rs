@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use crate::jobs::provenance::label_result;
+use crate::jobs::provenance::{label_result, ResultSource};
 use engine::content_credentials::ContentCredentials;
+use engine::correct::Correction;
 use engine::encode::OutputFormat;
+use engine::provenance::CorrectionRecord;
 use engine::{ColorizeRequest, Engine, InputSize};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -116,12 +118,49 @@ fn request_for(
         }
         None => (None, None),
     };
+    let correction = match &args.hints {
+        Some(path) => Some(read_correction(path)?),
+        None => None,
+    };
     Ok(ColorizeRequest {
         model: args.model.clone().or(preset_model),
         size: args.size.or(preset_size),
         format,
         label: args.label.as_deref().and_then(engine::label::Label::parse),
+        correction,
+        colours: None,
     })
+}
+
+/// A correction file: `{"strength": 0.8, "hints": [{"x": 0.4, "y": 0.6, "srgb": "#8b2a1e"}]}`
+/// (or just the list of hints), checked before any image is read.
+fn read_correction(path: &Path) -> Result<Correction, CommandError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CommandError::io(format!("cannot read {}", path.display()), e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CommandError::Invalid(format!("{} is not JSON: {e}", path.display())))?;
+    let value = match value {
+        hints @ serde_json::Value::Array(_) => serde_json::json!({ "hints": hints }),
+        other => other,
+    };
+    let correction: Correction = serde_json::from_value(value).map_err(|e| {
+        CommandError::Invalid(format!(
+            "{} is not a correction (strength, hints: [{{x, y, radius, lab or srgb}}]): {e}",
+            path.display()
+        ))
+    })?;
+    correction
+        .validate()
+        .map_err(|e| CommandError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(correction)
+}
+
+/// Who made a correction on the command line: the login name, as far as it is known.
+fn corrected_by() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .map(|name| format!("{name} (tinct colorize --hints)"))
+        .unwrap_or_else(|_| "a person (tinct colorize --hints)".into())
 }
 
 fn colorize_one(
@@ -144,15 +183,21 @@ fn colorize_one(
     let mut result = engine
         .colorize(&original, request)
         .map_err(|e| e.to_string())?;
-    label_result(
-        &mut result,
-        &original,
-        hex::encode(Sha256::digest(&original)),
-        display_name(&task.input),
-        preset.unwrap_or("custom").to_string(),
-        credentials,
-    )
-    .map_err(|e| e.to_string())?;
+    let correction = request.correction.as_ref().map(|c| CorrectionRecord {
+        summary: c.describe(),
+        json: serde_json::to_string(c).unwrap_or_default(),
+        corrected_by: corrected_by(),
+        corrects: "the model's colours of this run".into(),
+    });
+    let source = ResultSource {
+        original: &original,
+        original_sha256: hex::encode(Sha256::digest(&original)),
+        original_name: display_name(&task.input),
+        preset: preset.unwrap_or("custom").to_string(),
+        correction,
+        earlier: None,
+    };
+    label_result(&mut result, source, credentials).map_err(|e| e.to_string())?;
     // Write beside the target and rename, so an interrupted run never leaves half a file.
     let partial = task.output.with_extension("partial");
     std::fs::write(&partial, &result.bytes).map_err(|e| format!("cannot write the result: {e}"))?;

@@ -3,7 +3,7 @@
 //! `tinct colorize`.
 
 use engine::content_credentials::{ContentCredentials, CredentialsError};
-use engine::provenance::{self, Provenance};
+use engine::provenance::{self, CorrectionRecord, Provenance};
 use engine::{Colorized, EngineError};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,34 +14,51 @@ pub enum ProvenanceError {
     Signing(#[from] CredentialsError),
 }
 
-/// Writes the XMP packet into a fresh result: the model and settings that made it, Tinct's
-/// version, the time, and the original it came from (with its own descriptive fields). Then,
-/// when the operator configured a certificate, signs the result with Content Credentials; the
-/// answer says who signed, in words for the detail view.
+/// Where a result came from.
+pub struct ResultSource<'a> {
+    /// The original file, as uploaded.
+    pub original: &'a [u8],
+    pub original_sha256: String,
+    pub original_name: String,
+    pub preset: String,
+    /// Set on a version a person corrected.
+    pub correction: Option<CorrectionRecord>,
+    /// The version a correction was made from, as stored (named in its Content Credentials).
+    pub earlier: Option<&'a [u8]>,
+}
+
+/// Writes the XMP packet into a fresh result: the model and settings that made it, a person's
+/// correction, Tinct's version, the time, and the original it came from (with its own
+/// descriptive fields). Then, when the operator configured a certificate, signs the result with
+/// Content Credentials; the answer says who signed, in words for the detail view.
 pub fn label_result(
     result: &mut Colorized,
-    original: &[u8],
-    original_sha256: String,
-    original_name: String,
-    preset: String,
+    source: ResultSource<'_>,
     credentials: Option<&ContentCredentials>,
 ) -> Result<Option<String>, ProvenanceError> {
     let record = Provenance {
         model: result.model_name.clone(),
         model_sha256: result.model_sha256.clone(),
         input_size: result.input_size,
-        preset,
+        preset: source.preset,
         software: format!("Tinct {}", env!("CARGO_PKG_VERSION")),
         created: now_utc(),
-        original_sha256,
-        original_name,
-        carried: provenance::descriptive_fields(original),
+        original_sha256: source.original_sha256,
+        original_name: source.original_name,
+        carried: provenance::descriptive_fields(source.original),
+        correction: source.correction,
     };
     result.bytes = provenance::embed_xmp(std::mem::take(&mut result.bytes), &record.xmp())?;
     let Some(credentials) = credentials else {
         return Ok(None);
     };
-    result.bytes = credentials.sign(&result.bytes, result.format.mime(), original, &record)?;
+    result.bytes = credentials.sign_version(
+        &result.bytes,
+        result.format.mime(),
+        source.original,
+        &record,
+        source.earlier,
+    )?;
     Ok(Some(format!("signed by {}", credentials.identity())))
 }
 

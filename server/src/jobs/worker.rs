@@ -9,10 +9,12 @@ use engine::encode::OutputFormat;
 use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
 
-use super::provenance::label_result;
+use super::provenance::{label_result, ResultSource};
 use super::{ClaimedJob, JobEvent, JobEvents, JobQueue, JobStatus};
 use app::jobs::queue::Completion;
 use app::storage::{ObjectKey, ObjectStore};
+use engine::correct::{Correction, ModelColours};
+use engine::provenance::CorrectionRecord;
 
 /// Everything a worker needs; cheap to clone.
 #[derive(Clone)]
@@ -132,6 +134,20 @@ impl Workers {
             .get_bytes(&original)
             .await
             .map_err(|e| format!("the original could not be read: {e}"))?;
+        let correction = match &job.correction {
+            Some(json) => Some(
+                serde_json::from_str::<Correction>(json)
+                    .map_err(|e| format!("the correction could not be read: {e}"))?,
+            ),
+            None => None,
+        };
+        // A correction starts from the model's colours kept by an earlier run; when they are
+        // gone (or were never kept), the model runs again and keeps them now.
+        let colours = self.kept_colours(job.colours_key.as_deref()).await;
+        let earlier = match (&correction, &self.credentials, &job.parent_id) {
+            (Some(_), Some(_), Some(parent)) => self.stored_result(parent).await,
+            _ => None,
+        };
         let format = OutputFormat::from_name(&job.output_format);
         let request = ColorizeRequest {
             model: Some(job.model.clone()),
@@ -141,27 +157,42 @@ impl Workers {
                 .visible_label
                 .as_deref()
                 .and_then(engine::label::Label::parse),
+            correction: correction.clone(),
+            colours: colours.clone(),
         };
         let engine = self.engine.clone();
         let credentials = self.credentials.clone();
-        let source = job.clone();
+        let claimed = job.clone();
         let (result, content_credentials) = tokio::task::spawn_blocking(move || {
             let mut result = engine
                 .colorize(&bytes, &request)
                 .map_err(|e| e.to_string())?;
-            let signed = label_result(
-                &mut result,
-                &bytes,
-                source.original_sha256,
-                source.original_name,
-                source.preset,
-                credentials.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
+            let source = ResultSource {
+                original: &bytes,
+                original_sha256: claimed.original_sha256.clone(),
+                original_name: claimed.original_name.clone(),
+                preset: claimed.preset.clone(),
+                correction: correction.as_ref().map(|c| CorrectionRecord {
+                    summary: c.describe(),
+                    json: claimed.correction.clone().unwrap_or_default(),
+                    corrected_by: claimed
+                        .submitted_by
+                        .clone()
+                        .unwrap_or_else(|| "a person".into()),
+                    corrects: claimed.parent_id.clone().unwrap_or_default(),
+                }),
+                earlier: earlier.as_deref(),
+            };
+            let signed = label_result(&mut result, source, credentials.as_deref())
+                .map_err(|e| e.to_string())?;
             Ok::<_, String>((result, signed))
         })
         .await
         .map_err(|e| format!("the colorization crashed: {e}"))??;
+        let colours_key = match colours {
+            Some(_) => job.colours_key.clone(),
+            None => self.keep_colours(&job.id, &result.colours).await,
+        };
         let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
         let timings = serde_json::json!({
             "decode_ms": result.timings.decode.as_secs_f64() * 1000.0,
@@ -181,7 +212,36 @@ impl Workers {
             height: result.height,
             timings_json: timings.to_string(),
             content_credentials,
+            colours_key,
         })
+    }
+
+    /// The model's colours an earlier run kept under `key`, if they are there and readable.
+    async fn kept_colours(&self, key: Option<&str>) -> Option<ModelColours> {
+        let key = ObjectKey::new(key?).ok()?;
+        let bytes = self.store.get_bytes(&key).await.ok()?;
+        ModelColours::from_bytes(&bytes)
+            .inspect_err(|error| tracing::warn!(%error, key = key.as_str(), "kept model colours are unreadable"))
+            .ok()
+    }
+
+    /// Keeps a run's model colours for later corrections; answers their key. Failing to keep
+    /// them only costs a model run later, so it does not fail the job.
+    async fn keep_colours(&self, job_id: &str, colours: &ModelColours) -> Option<String> {
+        let key = ObjectKey::colours(job_id).ok()?;
+        match self.store.put_bytes(&key, colours.to_bytes()).await {
+            Ok(()) => Some(key.as_str().to_string()),
+            Err(error) => {
+                tracing::warn!(%error, job = job_id, "the model colours could not be kept");
+                None
+            }
+        }
+    }
+
+    /// A finished job's stored result, for the Content Credentials of a correction of it.
+    async fn stored_result(&self, job_id: &str) -> Option<Vec<u8>> {
+        let key = self.queue.result_key(job_id).await.ok()??;
+        self.store.get_bytes(&ObjectKey::new(key).ok()?).await.ok()
     }
 
     fn publish(&self, job: &ClaimedJob, status: JobStatus, error: Option<String>) {

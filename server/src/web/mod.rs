@@ -301,6 +301,17 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/jobs/{id}/original", get(api::job_original))
         .route("/jobs/{id}/thumbnail", get(api::job_thumbnail))
         .route("/jobs/{id}/preview/{which}", get(api::job_preview))
+        .route(
+            "/jobs/{id}/versions",
+            get(api::list_versions).post(api::create_version),
+        )
+        .route("/jobs/{id}/review", post(api::review))
+        .route("/jobs/{id}/choose", post(api::choose))
+        .route(
+            "/jobs/{id}/correction-preview",
+            get(api::correction_preview),
+        )
+        .route("/reviews", post(api::review_many))
         .route("/events", get(api::events))
         .route("/openapi.json", get(api::openapi_document))
         .layer(timeout)

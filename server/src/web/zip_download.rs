@@ -16,6 +16,7 @@ use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 use app::jobs::read::{self, JobResult};
+use app::jobs::ReviewState;
 
 use super::api::file_response;
 use super::error::{ApiError, ErrorBody};
@@ -33,8 +34,10 @@ pub async fn download(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     crate::web::api::readable(&who)?;
+    let query = query.unwrap_or_default();
+    // `only=approved`: the chosen versions of approved photos among those picked.
+    let approved_only = query.split('&').any(|pair| pair == "only=approved");
     let ids: Vec<String> = query
-        .unwrap_or_default()
         .split('&')
         .filter_map(|pair| pair.strip_prefix("id="))
         .filter(|id| uuid::Uuid::parse_str(id).is_ok())
@@ -50,9 +53,17 @@ pub async fn download(
             "at most {MAX_ITEMS} results per download"
         )));
     }
-    let items = read::results(&state.context.db, &who, &ids)
+    let mut items = read::results(&state.context.db, &who, &ids)
         .await
         .map_err(ApiError::internal)?;
+    if approved_only {
+        items.retain(|item| item.job.review_state == ReviewState::Approved && item.job.chosen);
+        if items.is_empty() {
+            return Err(ApiError::not_found(
+                "none of the picked photos is approved (with a finished chosen version)",
+            ));
+        }
+    }
     if items.is_empty() {
         return Err(ApiError::not_found("none of the chosen jobs has a result"));
     }
@@ -94,7 +105,8 @@ fn write_zip(
     let mut zip = zip::ZipWriter::new_stream(writer);
     let mut taken = HashSet::new();
     let mut manifest = String::from(
-        "file,original_name,preset,input_size,model,model_sha256,finished_at,job_id,note\n",
+        "file,original_name,preset,input_size,model,model_sha256,finished_at,job_id,note,\
+         review_state,review_note,reviewed_by,reviewed_at,chosen_version,corrects,correction\n",
     );
     for JobResult {
         job: item,
@@ -123,7 +135,14 @@ fn write_zip(
                 item.model_sha256.as_deref().unwrap_or(""),
                 item.finished_at.as_deref().unwrap_or(""),
                 &item.id,
-                "AI-assisted colorization",
+                &what_it_is(item),
+                item.review_state.as_str(),
+                item.review_note.as_deref().unwrap_or(""),
+                item.reviewed_by.as_deref().unwrap_or(""),
+                item.reviewed_at.as_deref().unwrap_or(""),
+                if item.chosen { "yes" } else { "no" },
+                item.parent_id.as_deref().unwrap_or(""),
+                item.correction.as_deref().unwrap_or(""),
             ]
             .map(csv_field)
             .join(","),
@@ -135,6 +154,21 @@ fn write_zip(
     zip.write_all(manifest.as_bytes())?;
     let mut writer = zip.finish().map_err(std::io::Error::other)?.into_inner();
     writer.flush()
+}
+
+/// What a result is, in the words its XMP uses.
+fn what_it_is(item: &app::jobs::JobRow) -> String {
+    let summary = item
+        .correction
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<engine::correct::Correction>(json).ok())
+        .map(|c| c.describe());
+    match summary {
+        Some(summary) => {
+            format!("AI-assisted colorization; colours corrected by a person: {summary}")
+        }
+        None => "AI-assisted colorization".into(),
+    }
 }
 
 /// `NAME_colorized.png` with only safe characters, unique within the archive.

@@ -102,7 +102,11 @@ pub async fn job_preview(
 
 /// Every file of a job is checked against who may see the job, even cached previews; a job
 /// they may not see does not exist for them.
-async fn visible_files(state: &AppState, who: &Principal, id: &str) -> Result<JobFiles, ApiError> {
+pub(crate) async fn visible_files(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<JobFiles, ApiError> {
     super::jobs::readable(who)?;
     read::files(&state.context.db, who, id)
         .await
@@ -116,6 +120,18 @@ async fn cached_preview(
     which: &str,
     max_side: u32,
 ) -> Result<Response, ApiError> {
+    Ok(preview_response(
+        preview_bytes(state, files, which, max_side).await?,
+    ))
+}
+
+/// A JPEG preview of the original or the result, made once and kept.
+pub(crate) async fn preview_bytes(
+    state: &AppState,
+    files: &JobFiles,
+    which: &str,
+    max_side: u32,
+) -> Result<Vec<u8>, ApiError> {
     let key = ObjectKey::preview(&files.id, which, max_side)
         .map_err(|_| ApiError::not_found("no such job"))?;
     let store = &state.jobs.store;
@@ -127,7 +143,7 @@ async fn cached_preview(
             // that waited finds the preview its predecessor made.
             let _turn = PREVIEW_RENDER.acquire().await.map_err(ApiError::internal)?;
             if let Ok(bytes) = store.get_bytes(&key).await {
-                return Ok(preview_response(bytes));
+                return Ok(bytes);
             }
             let (sha256, result_key) = (files.original_sha256.clone(), files.result_key.clone());
             let source = match which {
@@ -152,13 +168,13 @@ async fn cached_preview(
             preview
         }
     };
-    Ok(preview_response(bytes))
+    Ok(bytes)
 }
 
 /// Previews being rendered at once (see `cached_preview`).
 static PREVIEW_RENDER: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
-fn preview_response(bytes: Vec<u8>) -> Response {
+pub(crate) fn preview_response(bytes: Vec<u8>) -> Response {
     let mut response = file_response(Body::from(bytes), "image/jpeg", None);
     // A job's images never change.
     response.headers_mut().insert(

@@ -2,7 +2,7 @@
 
 use app::auth::Principal;
 use app::jobs::read::{self, JobQuery, Order};
-use app::jobs::{JobRow, JobStatus};
+use app::jobs::{JobRow, JobStatus, ReviewState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Extension;
@@ -33,9 +33,11 @@ pub async fn get_job(
 pub struct JobFilter {
     pub status: Option<JobStatus>,
     pub batch: Option<String>,
+    /// Photos in this review state.
+    pub review: Option<ReviewState>,
 }
 
-/// `GET /api/v1/jobs?status=&batch=`: newest first, at most 1000.
+/// `GET /api/v1/jobs?status=&batch=&review=`: newest first, at most 1000.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobFilter),
     responses((status = 200, description = "Jobs, newest first, at most 1000", body = [JobRow]), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn list_jobs(
@@ -47,6 +49,7 @@ pub async fn list_jobs(
     let query = JobQuery {
         status: filter.status,
         batch: filter.batch,
+        review: filter.review,
         order: Order::NewestByCreated,
         limit: 1000,
         ..JobQuery::default()

@@ -7,6 +7,7 @@ mod idempotency;
 mod jobs;
 mod openapi;
 mod submit;
+mod versions;
 
 pub use events::{events, EventFilter};
 pub(crate) use files::{file_response, mime_of};
@@ -16,3 +17,6 @@ pub(crate) use jobs::readable;
 pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter};
 pub use openapi::{document as openapi_document, ApiDoc};
 pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};
+pub use versions::{
+    choose, correction_preview, create_version, list_versions, review, review_many,
+};

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, files, jobs, submit};
+use super::{events, files, jobs, submit, versions};
 use crate::web::error::ErrorBody;
 use crate::web::zip_download;
 
@@ -30,8 +30,13 @@ use crate::web::zip_download;
         files::job_preview,
         zip_download::download,
         events::events,
+        versions::create_version,
+        versions::list_versions,
+        versions::review,
+        versions::choose,
+        versions::correction_preview,
     ),
-    components(schemas(app::jobs::JobRow, app::jobs::JobStatus, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
+    components(schemas(app::jobs::JobRow, app::jobs::JobStatus, app::jobs::ReviewState, versions::NewVersion, versions::CorrectionBody, versions::ReviewBody, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
     modifiers(&BearerToken),
     security(("bearer" = []))
 )]

@@ -232,6 +232,7 @@ fn new_job(
         output_format: submission.format.clone(),
         visible_label: submission.label.clone(),
         comfy_output: None,
+        correction: None,
     }
 }
 

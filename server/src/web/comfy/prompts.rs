@@ -165,6 +165,7 @@ pub async fn submit(
                 output_node: branch.output_node.clone(),
                 output_class: branch.output_class.clone(),
             }),
+            correction: None,
         });
     }
     // ComfyUI keeps the client id inside extra_data; so does Tinct.
