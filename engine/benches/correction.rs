@@ -4,8 +4,8 @@
 //!
 //!     cargo bench -p engine --bench correction -- [--repeat N]
 //!
-//! The scans are synthetic grey images with shapes and soft gradients (no test photo needs to
-//! be shipped); the model colours are a smooth field at the model's grid.
+//! The scans are synthetic grey images with shapes, soft gradients and grain (no test photo
+//! needs to be shipped); the model colours are a smooth field at the model's grid.
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -29,7 +29,9 @@ fn scan(width: u32, height: u32) -> Vec<u8> {
         if (u - 0.78).powi(2) + (v - 0.55).powi(2) < 0.02 {
             grey = 100.0 + 20.0 * ((x / 7 + y / 5) % 3) as f32;
         }
-        Luma([grey as u8])
+        // Film grain, so that encoding costs what it costs on a real scan.
+        let grain = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 7) % 17;
+        Luma([(grey + grain as f32 - 8.0).clamp(0.0, 255.0) as u8])
     });
     let mut out = Cursor::new(Vec::new());
     DynamicImage::ImageLuma8(image)
@@ -99,8 +101,8 @@ fn main() {
     let with_hints = hints();
     println!("| what | model grid | plain recomposition | with 5 hints, strength 80 % | ratio |");
     println!("|---|---|---|---|---|");
-    // The preview: the page shows the original's 1024 px preview recoloured.
-    let preview = scan(1024, 768);
+    // The preview: the page shows the original's 1600 px comparison preview recoloured.
+    let preview = scan(1600, 1200);
     for size in [256, 512, 1024] {
         let colours = colours(size);
         let run = |correction: &Correction| {
@@ -110,7 +112,7 @@ fn main() {
         };
         let reference = time(repeat, || run(&plain));
         let corrected = time(repeat, || run(&with_hints));
-        row("preview (1024 × 768, JPEG)", size, reference, corrected);
+        row("preview (1600 × 1200, JPEG)", size, reference, corrected);
     }
     // The version at full resolution: a 12 MP scan, decoded, recoloured and written as PNG.
     let full = scan(4000, 3000);

@@ -24,7 +24,9 @@ use crate::resize::{resize_ab, resize_plane};
 
 /// The largest grid the propagation is solved on; a larger model output is solved at this size
 /// and the hints' fields resized up (the model's own colours are kept at their resolution).
-pub const MAX_GRID: u32 = 512;
+/// At 512 the solve alone takes about a second on two cores (docs/benchmarks.md), too slow for
+/// a live preview; at 256 a hint still resolves to 1/256 of the image's side.
+pub const MAX_GRID: u32 = 256;
 /// Strength is 0–150 % of the model's chroma.
 pub const MAX_STRENGTH: f32 = 1.5;
 /// Most hints on one photo.
