@@ -344,6 +344,10 @@ pub struct Verification {
     pub actions: Vec<String>,
     /// Titles of the parent ingredients.
     pub parents: Vec<String>,
+    /// Titles of the other ingredients (a corrected version names the version it corrects).
+    pub components: Vec<String>,
+    /// The people named as actors of the actions (who corrected a version).
+    pub actors: Vec<String>,
 }
 
 impl Verification {
@@ -371,22 +375,25 @@ fn verify_with(context: &Arc<Context>, bytes: &[u8], mime: &str) -> Option<Verif
         // No trust list is configured offline: a well-formed certificate is all we can check.
         .filter(|code| code != "signingCredential.untrusted")
         .collect();
-    let actions = manifest
+    let recorded = manifest
         .find_assertion::<c2pa::assertions::Actions>(c2pa::assertions::Actions::LABEL)
-        .map(|actions| {
-            actions
-                .actions()
-                .iter()
-                .map(|a| a.action().to_string())
-                .collect()
-        })
+        .map(|actions| actions.actions().to_vec())
         .unwrap_or_default();
-    let parents = manifest
-        .ingredients()
+    let actions = recorded.iter().map(|a| a.action().to_string()).collect();
+    let actors = recorded
         .iter()
-        .filter(|i| *i.relationship() == c2pa::Relationship::ParentOf)
-        .map(|i| i.title().unwrap_or_default().to_string())
+        .flat_map(|a| a.actors().unwrap_or_default())
+        .filter_map(|actor| actor.identifier.clone())
         .collect();
+    let titles = |parent: bool| {
+        manifest
+            .ingredients()
+            .iter()
+            .filter(|i| (*i.relationship() == c2pa::Relationship::ParentOf) == parent)
+            .map(|i| i.title().unwrap_or_default().to_string())
+            .collect()
+    };
+    let (parents, components) = (titles(true), titles(false));
     let signature = manifest.signature_info();
     Some(Verification {
         state: format!("{:?}", reader.validation_state()),
@@ -395,5 +402,7 @@ fn verify_with(context: &Arc<Context>, bytes: &[u8], mime: &str) -> Option<Verif
         failures,
         actions,
         parents,
+        components,
+        actors,
     })
 }

@@ -11,7 +11,10 @@ use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 
 use app::auth::{store, Role, Scope};
-use support::{json as read_json, multipart, test_app, test_data, TestApp};
+use engine::content_credentials::{verify, ContentCredentials};
+use support::{
+    json as read_json, make_signing_cert, multipart, test_app, test_app_with, test_data, TestApp,
+};
 
 fn png() -> Vec<u8> {
     std::fs::read(test_data("reference_input.png")).unwrap()
@@ -460,4 +463,50 @@ async fn the_gallery_approves_a_selection_in_one_form() {
         assert_eq!(job["review_state"], "approved");
         assert_eq!(job["review_note"], "checked against the register");
     }
+}
+
+#[tokio::test]
+async fn a_signed_correction_records_the_person_and_chains_to_the_corrected_version() {
+    let certs = tempfile::tempdir().unwrap();
+    let (chain, key) = make_signing_cert(certs.path(), "City Archive signer", "City Archive");
+    let credentials =
+        std::sync::Arc::new(ContentCredentials::from_files(&chain, &key, "es256").unwrap());
+    let app = test_app_with(1, 100, |config| {
+        config.content_credentials = Some(credentials)
+    })
+    .await;
+    let first = colorized(&app, None, false).await;
+    let (_, body) = post_json(
+        &app,
+        None,
+        &format!("/api/v1/jobs/{first}/versions"),
+        json!({"strength": 0.6, "hints": [{"x": 0.2, "y": 0.8, "srgb": "#8b2a1e"}]}),
+    )
+    .await;
+    let corrected = finished(&app, body["job_id"].as_str().unwrap()).await;
+    let (_, bytes) = get(&app, None, &format!("/api/v1/jobs/{corrected}/result")).await;
+    let check = verify(&bytes, "image/png").expect("a C2PA manifest");
+    assert!(check.is_valid(), "{check:?}");
+    // Opened the original, colorized it, and a person corrected the colours.
+    assert_eq!(
+        check.actions,
+        [
+            "c2pa.opened",
+            "c2pa.color_adjustments",
+            "c2pa.color_adjustments"
+        ],
+        "{check:?}"
+    );
+    assert_eq!(check.actors, ["admin"], "{check:?}");
+    assert_eq!(check.parents, ["harbour.png"], "{check:?}");
+    assert_eq!(
+        check.components,
+        ["harbour.png (the version corrected)"],
+        "{check:?}"
+    );
+    let (_, job) = app.get_json(&format!("/api/v1/jobs/{corrected}")).await;
+    assert!(job["content_credentials"]
+        .as_str()
+        .unwrap()
+        .starts_with("signed by City Archive signer"));
 }
