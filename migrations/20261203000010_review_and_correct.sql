@@ -9,7 +9,8 @@ ALTER TABLE jobs ADD COLUMN correction TEXT;
 -- corrections never run the model again.
 ALTER TABLE jobs ADD COLUMN colours_key TEXT;
 
-CREATE INDEX jobs_photo ON jobs (batch_id, original_sha256);
+-- A photo's finished versions, newest first (the chosen-version lookup of `job_rows`).
+CREATE INDEX jobs_photo ON jobs (batch_id, original_sha256, status, id);
 
 -- Every photo's review: to review (no row), approved or rejected, with a note, who decided and
 -- when; and the version chosen (NULL: the newest finished one).

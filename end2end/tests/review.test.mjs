@@ -138,6 +138,21 @@ test('a curator corrects a colour with a hint, compares, approves and downloads 
   assert.match(zip, /AI-assisted colorization; colours corrected by a person: 1 hint, strength 100 %/);
   assert.match(zip, /&quot;srgb&quot;:&quot;#1f8f2f&quot;/);
   assert.match(zip, /,approved,door colour from the 1931 building permit,e2e-admin,/);
+
+  // Reject the other photo from the gallery's selection; the history filters by review state.
+  await page.goto(`${server.url}/gallery`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.locator('[data-testid="gallery-grid"] .gallery-item').filter({ hasText: 'other.png' }).locator('input[type="checkbox"]').check();
+  await page.fill('[data-testid="bulk-note"]', 'wrong scan');
+  await page.click('[data-testid="bulk-reject"]');
+  await page.waitForURL(/review=rejected&decided=1/);
+  assert.match(await page.locator('[data-testid="bulk-notice"]').innerText(), /1 photo\(s\) marked rejected/);
+  await page.goto(`${server.url}/history?review=rejected`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const rows = await page.locator('[data-testid="jobs-table"] tbody tr').allInnerTexts();
+  assert.equal(rows.length, 1, rows.join('\n'));
+  assert.match(rows[0], /other\.png/);
+  assert.match(rows[0], /rejected: wrong scan/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -221,6 +221,12 @@ async fn the_openapi_document_describes_exactly_the_routes_that_answer() {
         "GET /api/v1/jobs/{id}/preview/{which}",
         "GET /api/v1/jobs/zip",
         "GET /api/v1/events",
+        "GET /api/v1/jobs/{id}/versions",
+        "POST /api/v1/jobs/{id}/versions",
+        "POST /api/v1/jobs/{id}/review",
+        "POST /api/v1/jobs/{id}/choose",
+        "GET /api/v1/jobs/{id}/correction-preview",
+        "POST /api/v1/reviews",
     ];
     expected.sort();
     assert_eq!(documented, expected);

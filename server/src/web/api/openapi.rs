@@ -35,6 +35,7 @@ use crate::web::zip_download;
         versions::review,
         versions::choose,
         versions::correction_preview,
+        versions::review_many,
     ),
     components(schemas(app::jobs::JobRow, app::jobs::JobStatus, app::jobs::ReviewState, versions::NewVersion, versions::CorrectionBody, versions::ReviewBody, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
     modifiers(&BearerToken),

@@ -6,10 +6,11 @@ use app::auth::Principal;
 use app::jobs::read;
 use app::jobs::{JobRow, ReviewState};
 use app::storage::{ObjectKey, COMPARE_SIDE};
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use engine::correct::{Correction, ModelColours};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,12 @@ fn full_strength() -> f32 {
     1.0
 }
 
+/// A JSON request body; a body that is not one is refused in words, as JSON like every error.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not the JSON expected: {e}")))
+}
+
 /// `POST /api/v1/jobs/{id}/versions`: queues a corrected version of a finished job's photo.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/versions", tag = "review", params(("id" = String, Path, description = "The version to correct")),
     request_body = CorrectionBody,
@@ -47,8 +54,9 @@ pub async fn create_version(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Json(body): Json<CorrectionBody>,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<NewVersion>), ApiError> {
+    let body: CorrectionBody = json_body(&body)?;
     let correction = Correction {
         strength: body.strength,
         hints: body.hints,
@@ -93,8 +101,9 @@ pub async fn review(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Json(body): Json<ReviewBody>,
+    body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    let body: ReviewBody = json_body(&body)?;
     state
         .context
         .jobs
@@ -120,11 +129,15 @@ const MAX_BULK: usize = 500;
 
 /// `POST /api/v1/reviews` (a form: `id` repeated, `state`, `note`): the gallery's bulk approve
 /// or reject. Answers with a redirect back to the gallery, saying how many were decided.
+#[utoipa::path(post, path = "/api/v1/reviews", tag = "review",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`id` (repeated), `state` (`approved`, `rejected`, `to_review`) and an optional `note`"),
+    responses((status = 303, description = "Back to the gallery, saying how many photos were decided"), (status = 400, description = "No state, or too many photos", body = ErrorBody), (status = 403, description = "Viewers cannot review", body = ErrorBody), (status = 404, description = "A photo that does not exist (or is not yours to see)", body = ErrorBody),))]
 pub async fn review_many(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Form(form): Form<Vec<(String, String)>>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let ids: Vec<&str> = form
         .iter()
         .filter(|(k, _)| k == "id")
@@ -164,7 +177,7 @@ pub async fn review_many(
     .into_response())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PreviewQuery {
     /// The correction as JSON: `{"strength": 0.8, "hints": [...]}`.
@@ -182,8 +195,14 @@ pub async fn correction_preview(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-    Query(query): Query<PreviewQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let query = PreviewQuery {
+        c: form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(key, _)| key == "c")
+            .map(|(_, value)| value.into_owned())
+            .ok_or_else(|| ApiError::bad_request("give the correction as ?c={...}"))?,
+    };
     let correction: Correction = serde_json::from_str(&query.c)
         .map_err(|e| ApiError::bad_request(format!("the correction is not valid JSON: {e}")))?;
     correction
