@@ -2,3 +2,4 @@
 
 pub mod empty_state;
 pub mod layout;
+pub mod review_filter;

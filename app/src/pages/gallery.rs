@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::empty_state::EmptyState;
+use crate::components::review_filter::ReviewFilter;
 use crate::jobs::{JobRow, JobStatus, ReviewState};
 
 /// Results per gallery page.
@@ -141,8 +142,6 @@ pub fn GalleryPage() -> impl IntoView {
     let selected = move |status: &'static str| {
         move || query.read().get("status").unwrap_or_default() == status
     };
-    let reviewed =
-        move |state: &'static str| move || query.read().get("review").unwrap_or_default() == state;
     // After a bulk decision the server comes back here saying how many it decided.
     let notice = move || {
         let q = query.read();
@@ -168,15 +167,7 @@ pub fn GalleryPage() -> impl IntoView {
                     <option value="all" selected=selected("all")>"All"</option>
                 </select>
             </label>
-            <label>
-                "Review "
-                <select name="review" data-testid="review-filter">
-                    <option value="" selected=reviewed("")>"Any"</option>
-                    <option value="to_review" selected=reviewed("to_review")>"To review"</option>
-                    <option value="approved" selected=reviewed("approved")>"Approved"</option>
-                    <option value="rejected" selected=reviewed("rejected")>"Rejected"</option>
-                </select>
-            </label>
+            <ReviewFilter testid="review-filter"/>
             <label>
                 "Preset "
                 <input name="preset" placeholder="e.g. portrait" value=value("preset")/>

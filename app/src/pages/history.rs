@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::job_actions::QueueButtons;
 use crate::components::empty_state::EmptyState;
+use crate::components::review_filter::ReviewFilter;
 pub use crate::jobs::JobRow;
 
 /// Jobs per page of the history.
@@ -72,8 +73,6 @@ pub fn HistoryPage() -> impl IntoView {
     let jobs_refetch = Callback::new(move |_| jobs.refetch());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
-    let reviewed =
-        move |value: &'static str| move || query.read().get("review").as_deref() == Some(value);
     view! {
         <h1>"History"</h1>
         <form class="filters" method="get" action="/history" data-testid="history-filters">
@@ -88,15 +87,7 @@ pub fn HistoryPage() -> impl IntoView {
                     <option value="cancelled" selected=selected("cancelled")>"Cancelled"</option>
                 </select>
             </label>
-            <label>
-                "Review "
-                <select name="review" data-testid="history-review-filter">
-                    <option value="">"Any"</option>
-                    <option value="to_review" selected=reviewed("to_review")>"To review"</option>
-                    <option value="approved" selected=reviewed("approved")>"Approved"</option>
-                    <option value="rejected" selected=reviewed("rejected")>"Rejected"</option>
-                </select>
-            </label>
+            <ReviewFilter testid="history-review-filter"/>
             <label>
                 "Batch "
                 <input name="batch" placeholder="batch id" value=move || query.read().get("batch").unwrap_or_default()/>
