@@ -82,6 +82,18 @@ test('a curator corrects a colour with a hint, compares, approves and downloads 
   await page.click('[data-testid="redo"]');
   assert.equal(await page.locator('[data-testid="hint"]').count(), 1);
 
+  // A short stroke dragged across the image is a row of hints, undone in one step.
+  await page.locator(preview).scrollIntoViewIfNeeded();
+  const area = await page.locator(preview).boundingBox();
+  await page.mouse.move(area.x + area.width * 0.2, area.y + area.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(area.x + area.width * 0.35, area.y + area.height * 0.2, { steps: 5 });
+  await page.mouse.up();
+  const stroked = await page.locator('[data-testid="hint"]').count();
+  assert.ok(stroked >= 8, `a stroke of 15 % gives a row of hints, not ${stroked - 1}`);
+  await page.click('[data-testid="undo"]');
+  assert.equal(await page.locator('[data-testid="hint"]').count(), 1);
+
   // Apply: a new version, which appears in the list without a reload when it is ready.
   await page.click('[data-testid="apply-correction"]');
   await page.locator('[data-testid="applied"]').waitFor();

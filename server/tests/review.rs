@@ -404,6 +404,20 @@ async fn reviews_are_recorded_and_only_those_who_may_change_a_photo_do() {
     let (_, to_review) = app.get_json("/api/v1/jobs?review=to_review").await;
     assert_eq!(to_review.as_array().unwrap().len(), 1);
 
+    // A bulk decision is all or nothing: Bob may not see the private photo, so the shared one
+    // he could reject stays approved.
+    let (status, _) = send(
+        &app,
+        Some(&bob),
+        Request::post("/api/v1/reviews")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+        Body::from(format!("id={shared}&id={private}&state=rejected")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, job) = app.get_json(&format!("/api/v1/jobs/{shared}")).await;
+    assert_eq!(job["review_state"], "approved");
+
     // The approved-only ZIP holds the approved photo's chosen version, with the decision and
     // note in its manifest; the other photo is left out.
     let (status, zip) = get(
@@ -450,7 +464,7 @@ async fn the_gallery_approves_a_selection_in_one_form() {
         response.headers()[header::LOCATION],
         "/gallery?review=approved&decided=2"
     );
-    for id in [one, two] {
+    for id in [&one, &two] {
         let (_, job) = read_json(
             app.send(
                 Request::get(format!("/api/v1/jobs/{id}"))
@@ -463,6 +477,21 @@ async fn the_gallery_approves_a_selection_in_one_form() {
         assert_eq!(job["review_state"], "approved");
         assert_eq!(job["review_note"], "checked against the register");
     }
+    // A photo's review goes with its last version; the other photo's stays.
+    let (status, _) = send(
+        &app,
+        None,
+        Request::post("/api/delete_job")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+        Body::from(format!("id={one}")),
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    let reviews: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photo_reviews")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(reviews, 1);
 }
 
 #[tokio::test]

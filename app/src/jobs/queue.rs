@@ -368,14 +368,21 @@ impl JobQueue {
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
         let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
-        let job = sqlx::query_as::<_, (JobStatus, Option<String>, String, Option<String>)>(
-            "SELECT status, result_key, original_sha256, colours_key FROM jobs WHERE id = ?",
+        type Deleting = (
+            JobStatus,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let job = sqlx::query_as::<_, Deleting>(
+            "SELECT status, result_key, original_sha256, colours_key, batch_id FROM jobs WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(JobError::NotFound)?;
-        let (status, result_key, sha256, colours_key) = job;
+        let (status, result_key, sha256, colours_key, batch_id) = job;
         if status == JobStatus::Running {
             return Err(JobError::Running);
         }
@@ -394,6 +401,15 @@ impl JobQueue {
         .await?
         .rows_affected()
             == 1;
+        // A photo's review goes with its last version.
+        sqlx::query(
+            "DELETE FROM photo_reviews WHERE batch_id = ?1 AND original_sha256 = ?2
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1 AND original_sha256 = ?2)",
+        )
+        .bind(&batch_id)
+        .bind(&sha256)
+        .execute(&mut *tx)
+        .await?;
         // The model's colours stay while another version (a correction) starts from them.
         let colours_shared: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE colours_key = ?)")

@@ -367,6 +367,24 @@ impl JobService {
         Ok(())
     }
 
+    /// The gallery's bulk decision: the photos of all `ids` approved or rejected with one note,
+    /// or none of them when `who` may not decide one of them (nothing half done).
+    pub async fn review_many(
+        &self,
+        who: &Principal,
+        ids: &[&str],
+        state: ReviewState,
+        note: Option<&str>,
+    ) -> Result<usize, JobError> {
+        for id in ids {
+            self.managed(who, id).await?;
+        }
+        for id in ids {
+            self.review(who, id, state, note).await?;
+        }
+        Ok(ids.len())
+    }
+
     /// Marks job `id` as its photo's chosen version.
     pub async fn choose(&self, who: &Principal, id: &str) -> Result<(), JobError> {
         let job = self.managed(who, id).await?;

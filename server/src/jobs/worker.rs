@@ -114,9 +114,14 @@ impl Workers {
                 self.publish(&job, JobStatus::Failed, Some(message));
             }
             (Ok(false), Ok(done)) => {
-                // Cancelled while it ran: its result must not linger.
+                // Cancelled while it ran: its result (and model colours it kept) must not linger.
                 if let Ok(key) = ObjectKey::new(done.result_key) {
                     let _ = self.store.delete(&key).await;
+                }
+                if let Ok(own) = ObjectKey::colours(&job.id) {
+                    if done.colours_key.as_deref() == Some(own.as_str()) {
+                        let _ = self.store.delete(&own).await;
+                    }
                 }
             }
             (Ok(false), Err(_)) => {}
@@ -190,8 +195,8 @@ impl Workers {
         .await
         .map_err(|e| format!("the colorization crashed: {e}"))??;
         let colours_key = match colours {
-            Some(_) => job.colours_key.clone(),
-            None => self.keep_colours(&job.id, &result.colours).await,
+            Some(kept) if kept.size() == result.input_size => job.colours_key.clone(),
+            _ => self.keep_colours(&job.id, &result.colours).await,
         };
         let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
         let timings = serde_json::json!({

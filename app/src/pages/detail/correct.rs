@@ -167,32 +167,57 @@ pub fn CorrectionEditor(
         src
     });
 
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let Some(img) = image.get_untracked() else {
-            return;
-        };
+    // Where the pointer went down: released elsewhere on the image, it paints a short stroke
+    // (and the click that may follow adds nothing more).
+    let pressed = RwSignal::new(None::<(f32, f32)>);
+    let stroked = RwSignal::new(false);
+    let position = move |ev: &leptos::ev::MouseEvent| {
+        let img = image.get_untracked()?;
         let (w, h) = (
             img.client_width().max(1) as f32,
             img.client_height().max(1) as f32,
         );
-        let (x, y) = (
+        Some((
             (ev.offset_x() as f32 / w).clamp(0.0, 1.0),
             (ev.offset_y() as f32 / h).clamp(0.0, 1.0),
-        );
+        ))
+    };
+    let add_hints = move |points: Vec<(f32, f32)>| {
+        let srgb = colour.get_untracked();
+        edit(&|c| {
+            c.hints.extend(points.iter().map(|&(x, y)| EditHint {
+                x,
+                y,
+                radius: default_radius(),
+                srgb: Some(srgb.clone()),
+                lab: None,
+            }))
+        });
+        selected.set(Some(current().hints.len().saturating_sub(1)));
+    };
+    let on_release = move |ev: leptos::ev::PointerEvent| {
+        let (Some(from), Some(to)) = (pressed.get_untracked(), position(&ev)) else {
+            return;
+        };
+        let points = stroke(from, to);
+        if tool.get_untracked() == Tool::Add && points.len() > 1 {
+            add_hints(points);
+            stroked.set(true);
+        }
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(img) = image.get_untracked() else {
+            return;
+        };
+        let Some((x, y)) = position(&ev) else {
+            return;
+        };
+        if stroked.get_untracked() {
+            stroked.set(false);
+            return;
+        }
         match tool.get_untracked() {
-            Tool::Add => {
-                let srgb = colour.get_untracked();
-                edit(&|c| {
-                    c.hints.push(EditHint {
-                        x,
-                        y,
-                        radius: default_radius(),
-                        srgb: Some(srgb.clone()),
-                        lab: None,
-                    })
-                });
-                selected.set(Some(current().hints.len() - 1));
-            }
+            Tool::Add => add_hints(vec![(x, y)]),
             Tool::Move => {
                 if let Some(i) = selected.get_untracked() {
                     edit(&|c| {
@@ -294,7 +319,8 @@ pub fn CorrectionEditor(
         <section class="card" data-testid="correct">
             <h2>"Correct the colours"</h2>
             <p class="meta">
-                "Click the image to place a colour hint: its colour spreads over the area it belongs to "
+                "Click the image to place a colour hint, or drag a short stroke: its colour spreads over "
+                "the area it belongs to "
                 "and stops at strong edges. The preview is rendered from the model's colours kept with this "
                 "version; “Apply” makes a new version at full resolution and keeps this one."
             </p>
@@ -304,6 +330,12 @@ pub fn CorrectionEditor(
                     src=move || preview_src.get()
                     alt="Preview of the correction"
                     data-testid="correction-preview"
+                    draggable="false"
+                    on:pointerdown=move |ev| {
+                        stroked.set(false);
+                        pressed.set(position(&ev));
+                    }
+                    on:pointerup=on_release
                     on:click=on_click
                     on:load=move |_| loading.set(false)
                     on:error=move |_| loading.set(false)
@@ -398,6 +430,22 @@ pub fn CorrectionEditor(
     }
 }
 
+/// Hints along a short stroke from `from` to `to` (fractions of the image), one every 1.5 % of
+/// the image's side, at most 20; a click without a drag is one hint.
+fn stroke(from: (f32, f32), to: (f32, f32)) -> Vec<(f32, f32)> {
+    let length = (to.0 - from.0).hypot(to.1 - from.1);
+    if length < 0.01 {
+        return vec![to];
+    }
+    let steps = ((length / 0.015).ceil() as usize).clamp(1, 19);
+    (0..=steps)
+        .map(|i| {
+            let t = i as f32 / steps as f32;
+            (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t)
+        })
+        .collect()
+}
+
 /// The colour of the shown image at (x, y) (fractions), drawn into a canvas: the eyedropper.
 #[cfg(feature = "hydrate")]
 fn pick_colour(img: &web_sys::HtmlImageElement, x: f32, y: f32) -> Option<String> {
@@ -433,4 +481,18 @@ fn pick_colour(img: &web_sys::HtmlImageElement, x: f32, y: f32) -> Option<String
 #[cfg(not(feature = "hydrate"))]
 fn pick_colour<T>(_img: &T, _x: f32, _y: f32) -> Option<String> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stroke;
+
+    #[test]
+    fn a_click_is_one_hint_and_a_drag_a_row_of_them() {
+        assert_eq!(stroke((0.5, 0.5), (0.505, 0.5)), [(0.505, 0.5)]);
+        let row = stroke((0.1, 0.2), (0.4, 0.2));
+        assert_eq!(row.len(), 20);
+        assert_eq!((row[0], row[19]), ((0.1, 0.2), (0.4, 0.2)));
+        assert!(row.windows(2).all(|w| w[1].0 > w[0].0 && w[1].1 == 0.2));
+    }
 }

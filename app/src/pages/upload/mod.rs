@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::JobRow;
+use crate::jobs::{JobRow, JobStatus};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PresetInfo {
@@ -130,6 +130,14 @@ impl UploadState {
             // or the next re-read of the batch, brings it.
             (None, None) => return,
         };
+        // A re-read of the batch may answer after a newer event was applied: a job does not go
+        // back from finished to waiting by itself, so the older answer must not undo the newer.
+        let shown = JobStatus::parse(&row.status.get_untracked());
+        if shown.is_some_and(JobStatus::is_finished)
+            && JobStatus::parse(status).is_some_and(JobStatus::is_pending)
+        {
+            return;
+        }
         row.status.set(status.to_string());
         row.error.set(error);
     }
@@ -371,5 +379,40 @@ fn RowView(row: FileRow) -> impl IntoView {
                 <a class="button" href=result download="">"Download"</a>
             </Show>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> UploadState {
+        UploadState {
+            preset: RwSignal::new("portrait".into()),
+            custom_size: RwSignal::new(String::new()),
+            label: RwSignal::new(String::new()),
+            batch: RwSignal::new(None),
+            rows: RwSignal::new(Vec::new()),
+            next_key: RwSignal::new(0),
+        }
+    }
+
+    #[test]
+    fn an_older_re_read_does_not_undo_a_newer_event() {
+        Owner::new().with(an_older_re_read_does_not_undo_a_newer_event_in_an_owner);
+    }
+
+    fn an_older_re_read_does_not_undo_a_newer_event_in_an_owner() {
+        let state = state();
+        let row = state.add_row("scan.png".into(), "uploading");
+        row.job_id.set(Some("j1".into()));
+        state.apply("j1", None, "running", None);
+        state.apply("j1", None, "done", None);
+        // The batch was read while the job still ran; its answer comes last.
+        state.apply("j1", Some("scan.png"), "running", None);
+        assert_eq!(row.status.get_untracked(), "done");
+        // A failure is still shown after a done (a job's state moves forward only).
+        state.apply("j1", None, "failed", Some("broken".into()));
+        assert_eq!(row.status.get_untracked(), "failed");
     }
 }

@@ -159,17 +159,11 @@ pub async fn review_many(
             "at most {MAX_BULK} photos in one decision"
         )));
     }
-    let note = field("note");
-    let mut decided = 0;
-    for id in &ids {
-        state
-            .context
-            .jobs
-            .review(&who, id, decision, note)
-            .await
-            .map_err(ApiError::from)?;
-        decided += 1;
-    }
+    let decided = state
+        .context
+        .jobs
+        .review_many(&who, &ids, decision, field("note"))
+        .await?;
     Ok(Redirect::to(&format!(
         "/gallery?review={}&decided={decided}",
         decision.as_str()
