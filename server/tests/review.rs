@@ -452,7 +452,7 @@ async fn the_gallery_approves_a_selection_in_one_form() {
     let request = Request::post("/api/v1/reviews")
         .header(header::HOST, "tinct.test")
         .header(header::ORIGIN, "http://tinct.test")
-        .header(header::COOKIE, cookie)
+        .header(header::COOKIE, &cookie)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!(
             "id={one}&id={two}&note=checked+against+the+register&state=approved"
@@ -477,6 +477,31 @@ async fn the_gallery_approves_a_selection_in_one_form() {
         assert_eq!(job["review_state"], "approved");
         assert_eq!(job["review_note"], "checked against the register");
     }
+    // From the page, a refusal comes back to the gallery in words; nothing ticked is one.
+    let request = Request::post("/api/v1/reviews")
+        .header(header::HOST, "tinct.test")
+        .header(header::ORIGIN, "http://tinct.test")
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("note=&state=approved"))
+        .unwrap();
+    let response = app.send_as_is(request).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.starts_with("/gallery?refused=tick+at+least+one+photo"),
+        "{location}"
+    );
+    let (_, page) = app.get(&location).await;
+    assert!(
+        page.contains("tick at least one photo, then approve or reject"),
+        "{page}"
+    );
+
     // A photo's review goes with its last version; the other photo's stays.
     let (status, _) = send(
         &app,

@@ -143,6 +143,11 @@ pub fn GalleryPage() -> impl IntoView {
         move || query.read().get("status").unwrap_or_default() == status
     };
     // After a bulk decision the server comes back here saying how many it decided.
+    let refused = move || {
+        query.read().get("refused").map(|reason| {
+            view! { <p role="alert" class="error" data-testid="bulk-refused">{reason}</p> }
+        })
+    };
     let notice = move || {
         let q = query.read();
         let decided = q.get("decided")?;
@@ -181,6 +186,7 @@ pub fn GalleryPage() -> impl IntoView {
             <button class="button" type="submit">"Filter"</button>
         </form>
         {notice}
+        {refused}
         <Suspense fallback=|| view! { <p>"Loading the gallery…"</p> }>
             {move || Suspend::new(async move {
                 match results.await {

@@ -8,7 +8,7 @@ use app::jobs::{JobRow, ReviewState};
 use app::storage::{ObjectKey, COMPARE_SIDE};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use engine::correct::{Correction, ModelColours};
@@ -131,13 +131,32 @@ const MAX_BULK: usize = 500;
 /// or reject. Answers with a redirect back to the gallery, saying how many were decided.
 #[utoipa::path(post, path = "/api/v1/reviews", tag = "review",
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`id` (repeated), `state` (`approved`, `rejected`, `to_review`) and an optional `note`"),
-    responses((status = 303, description = "Back to the gallery, saying how many photos were decided"), (status = 400, description = "No state, or too many photos", body = ErrorBody), (status = 403, description = "Viewers cannot review", body = ErrorBody), (status = 404, description = "A photo that does not exist (or is not yours to see)", body = ErrorBody),))]
+    responses((status = 303, description = "Back to the gallery, saying how many photos were decided"), (status = 400, description = "No state, no photo, or too many photos (a page asking for HTML is sent back to the gallery with the reason instead)", body = ErrorBody), (status = 403, description = "Viewers cannot review", body = ErrorBody), (status = 404, description = "A photo that does not exist (or is not yours to see)", body = ErrorBody),))]
 pub async fn review_many(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    // The gallery's form expects a page back: a refusal goes back to the gallery in words.
+    let from_page = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    match decide_many(&state, &who, &body).await {
+        Ok(location) => Ok(Redirect::to(&location).into_response()),
+        Err(refusal) if from_page => {
+            let words: String =
+                form_urlencoded::byte_serialize(refusal.message.as_bytes()).collect();
+            Ok(Redirect::to(&format!("/gallery?refused={words}")).into_response())
+        }
+        Err(refusal) => Err(refusal),
+    }
+}
+
+/// The bulk decision of a form body; answers where the gallery shows its outcome.
+async fn decide_many(state: &AppState, who: &Principal, body: &[u8]) -> Result<String, ApiError> {
+    let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let ids: Vec<&str> = form
         .iter()
         .filter(|(k, _)| k == "id")
@@ -152,7 +171,9 @@ pub async fn review_many(
         .and_then(ReviewState::parse)
         .ok_or_else(|| ApiError::bad_request("state must be to_review, approved or rejected"))?;
     if ids.is_empty() {
-        return Ok(Redirect::to("/gallery?notice=none-selected").into_response());
+        return Err(ApiError::bad_request(
+            "tick at least one photo, then approve or reject",
+        ));
     }
     if ids.len() > MAX_BULK {
         return Err(ApiError::bad_request(format!(
@@ -162,13 +183,12 @@ pub async fn review_many(
     let decided = state
         .context
         .jobs
-        .review_many(&who, &ids, decision, field("note"))
+        .review_many(who, &ids, decision, field("note"))
         .await?;
-    Ok(Redirect::to(&format!(
+    Ok(format!(
         "/gallery?review={}&decided={decided}",
         decision.as_str()
     ))
-    .into_response())
 }
 
 #[derive(Debug, utoipa::IntoParams)]
