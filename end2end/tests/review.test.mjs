@@ -165,6 +165,9 @@ test('a curator corrects a colour with a hint, compares, approves and downloads 
   assert.equal(rows.length, 1, rows.join('\n'));
   assert.match(rows[0], /other\.png/);
   assert.match(rows[0], /rejected: wrong scan/);
+  // At 390 px the table scrolls inside its region; the page itself does not.
+  await page.setViewportSize({ width: 390, height: 800 });
+  assert.ok(await page.evaluate(() => document.scrollingElement.scrollWidth <= 390), 'the history fits 390 px');
   assert.deepEqual(errors, []);
   await page.close();
 });

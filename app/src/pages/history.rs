@@ -138,6 +138,8 @@ pub fn HistoryPage() -> impl IntoView {
 #[component]
 fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
     view! {
+        // A narrow screen scrolls the table, not the page; the region can be scrolled by keyboard.
+        <div class="table-scroll" role="region" aria-label="Jobs" tabindex="0">
         <table class="jobs" data-testid="jobs-table">
             <thead>
                 <tr>
@@ -190,5 +192,6 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
