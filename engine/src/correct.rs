@@ -20,7 +20,7 @@ use crate::color::srgb_to_lab;
 use crate::decode::SourceImage;
 use crate::error::{EngineError, Result};
 use crate::pipeline::{finish, prepare, InputSize};
-use crate::resize::{resize_ab, resize_plane};
+use crate::resize::resize_plane;
 
 /// The largest grid the propagation is solved on; a larger model output is solved at this size
 /// and the hints' fields resized up (the model's own colours are kept at their resolution).
@@ -125,8 +125,8 @@ impl Hint {
                 )),
             },
             (None, Some(hex)) => {
-                let [l_, a, b] = srgb_to_lab(parse_hex(hex)?);
-                let _ = l_;
+                // The photo keeps its own lightness: only the chroma of the colour counts.
+                let [_, a, b] = srgb_to_lab(parse_hex(hex)?);
                 Ok([a, b])
             }
             _ => Err(invalid("each hint needs exactly one colour: lab or srgb")),
@@ -503,12 +503,6 @@ pub fn recolor(
     finish(prepared, &ab)
 }
 
-/// The model colours resized to another grid (for tests and previews of other sizes).
-pub fn resized(colours: &ModelColours, size: u32) -> Result<ModelColours> {
-    let (a, b) = resize_ab(&colours.ab, colours.size, colours.size, size, size)?;
-    ModelColours::new(size, [a, b].concat())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,6 +566,30 @@ mod tests {
         let (ra, _) = at(s / 2, 64);
         assert!(la < -35.0, "left of the edge a = {la}");
         assert!(ra > 45.0, "right of the edge a = {ra}");
+    }
+
+    #[test]
+    fn a_model_grid_larger_than_the_solve_grid_keeps_regions_and_edges() {
+        // 512 is solved on the 256 grid and the hint fields resized up.
+        let s = 512usize;
+        assert!(s as u32 > MAX_GRID);
+        let colours = model(s as u32);
+        let correction = Correction {
+            strength: 1.0,
+            hints: vec![hint(0.2, 0.5, -40.0, 30.0), hint(0.8, 0.3, 50.0, -20.0)],
+        };
+        let out = corrected_ab(&colours, &two_regions(s), 1.0, &correction).unwrap();
+        let a = &out[..s * s];
+        for (x, y, want) in [(40, 480, -40.0), (470, 400, 50.0)] {
+            assert!(
+                (a[y * s + x] - want).abs() < 4.0,
+                "({x},{y}) a = {}",
+                a[y * s + x]
+            );
+        }
+        // Within two cells of the edge each side keeps its own colour.
+        let (left, right) = (a[256 * s + s / 2 - 2], a[256 * s + s / 2 + 1]);
+        assert!(left < -35.0 && right > 45.0, "edge: {left} | {right}");
     }
 
     #[test]

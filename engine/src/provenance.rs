@@ -29,6 +29,17 @@ pub struct Descriptive {
     pub date_taken: Option<String>,
 }
 
+/// What a result is, in plain words, given the summary of a person's correction if it has one:
+/// the words of its XMP label, its Content Credentials and the ZIP manifest.
+pub fn label(correction_summary: Option<&str>) -> String {
+    match correction_summary {
+        None => "AI-assisted colorization".to_string(),
+        Some(summary) => {
+            format!("AI-assisted colorization; colours corrected by a person: {summary}")
+        }
+    }
+}
+
 /// What a result says about itself.
 #[derive(Debug, Clone)]
 pub struct Provenance {
@@ -86,13 +97,7 @@ impl Provenance {
 
     /// What the result is, in plain words.
     pub fn label(&self) -> String {
-        match &self.correction {
-            None => "AI-assisted colorization".to_string(),
-            Some(c) => format!(
-                "AI-assisted colorization; colours corrected by a person: {}",
-                c.summary
-            ),
-        }
+        label(self.correction.as_ref().map(|c| c.summary.as_str()))
     }
 
     /// A complete XMP packet.

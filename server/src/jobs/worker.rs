@@ -149,7 +149,8 @@ impl Workers {
         // A correction starts from the model's colours kept by an earlier run; when they are
         // gone (or were never kept), the model runs again and keeps them now.
         let colours = self.kept_colours(job.colours_key.as_deref()).await;
-        let earlier = match (&correction, &self.credentials, &job.parent_id) {
+        let kept_size = colours.as_ref().map(ModelColours::size);
+        let earlier = match (&job.correction, &self.credentials, &job.parent_id) {
             (Some(_), Some(_), Some(parent)) => self.stored_result(parent).await,
             _ => None,
         };
@@ -162,8 +163,8 @@ impl Workers {
                 .visible_label
                 .as_deref()
                 .and_then(engine::label::Label::parse),
-            correction: correction.clone(),
-            colours: colours.clone(),
+            correction,
+            colours,
         };
         let engine = self.engine.clone();
         let credentials = self.credentials.clone();
@@ -177,7 +178,7 @@ impl Workers {
                 original_sha256: claimed.original_sha256.clone(),
                 original_name: claimed.original_name.clone(),
                 preset: claimed.preset.clone(),
-                correction: correction.as_ref().map(|c| CorrectionRecord {
+                correction: request.correction.as_ref().map(|c| CorrectionRecord {
                     summary: c.describe(),
                     json: claimed.correction.clone().unwrap_or_default(),
                     corrected_by: claimed
@@ -194,8 +195,9 @@ impl Workers {
         })
         .await
         .map_err(|e| format!("the colorization crashed: {e}"))??;
-        let colours_key = match colours {
-            Some(kept) if kept.size() == result.input_size => job.colours_key.clone(),
+        // Kept colours of another size (the model's sizes changed) were not used: keep these.
+        let colours_key = match kept_size {
+            Some(size) if size == result.input_size => job.colours_key.clone(),
             _ => self.keep_colours(&job.id, &result.colours).await,
         };
         let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;

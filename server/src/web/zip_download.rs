@@ -163,12 +163,7 @@ fn what_it_is(item: &app::jobs::JobRow) -> String {
         .as_deref()
         .and_then(|json| serde_json::from_str::<engine::correct::Correction>(json).ok())
         .map(|c| c.describe());
-    match summary {
-        Some(summary) => {
-            format!("AI-assisted colorization; colours corrected by a person: {summary}")
-        }
-        None => "AI-assisted colorization".into(),
-    }
+    engine::provenance::label(summary.as_deref())
 }
 
 /// `NAME_colorized.png` with only safe characters, unique within the archive.
