@@ -259,6 +259,8 @@ fn child(args: &[String]) -> Result<Value, String> {
             file: model.clone(),
             sha256: engine::registry::sha256_file(&path).map_err(|e| e.to_string())?,
             kind: "ddcolor-compatible".into(),
+            family: Default::default(),
+            precision: None,
             default_input_size: number(size)? as u32,
             licence: String::new(),
             source: String::new(),

@@ -61,7 +61,7 @@ impl LoadedModel {
         let mut execution = None;
         let mut contract = Contract::default();
         for _ in 0..settings.workers.max(1) {
-            let session = OnnxModel::load(runtime, &model.path)?;
+            let session = OnnxModel::load(runtime, &model.path, Some(model.manifest.family))?;
             execution = Some(session.execution().clone());
             contract = session.contract();
             sessions.push(Arc::new(session));
@@ -273,7 +273,14 @@ impl Engine {
 
     /// The loaded model called `name` (`None`: the default), loading it on first use.
     pub fn model(&self, name: Option<&str>) -> Result<Arc<LoadedModel>> {
-        let name = name.unwrap_or(self.registry.default_name());
+        let default;
+        let name = match name {
+            Some(name) => name,
+            None => {
+                default = self.registry.default_name();
+                &default
+            }
+        };
         let mut loaded = self
             .loaded
             .lock()
@@ -289,6 +296,14 @@ impl Engine {
         )?);
         loaded.insert(name.to_string(), model.clone());
         Ok(model)
+    }
+
+    /// Forgets a loaded model (after it was removed from the registry); jobs running on it
+    /// finish with the sessions they hold.
+    pub fn unload(&self, name: &str) {
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.remove(name);
+        }
     }
 
     /// Models already loaded, for status pages.

@@ -32,6 +32,12 @@ pub enum EngineError {
     DuplicateModel(String),
     #[error("model name '{0}' is not allowed: use 1–64 letters, digits, '-' or '_'")]
     InvalidModelName(String),
+    #[error("the default model is set by the server's configuration (--default-model {0}); change it there")]
+    DefaultFixed(String),
+    #[error("{0}")]
+    ModelInUse(String),
+    #[error("the model catalogue {path} is not valid: {reason}")]
+    InvalidCatalogue { path: PathBuf, reason: String },
     #[error("the model file {path} does not match its manifest checksum")]
     ChecksumMismatch { path: PathBuf },
     #[error("inference failed: {0}")]

@@ -5,6 +5,7 @@
 //! ONNX model run by an [`pool::InferencePool`], [`pipeline::finish`] (a/b back to full size,
 //! joined with the original L) and [`encode`]. [`Engine`] ties these to the [`registry`] of models.
 
+pub mod catalogue;
 pub mod color;
 pub mod content_credentials;
 pub mod correct;
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod encode;
 mod engine;
 pub mod error;
+pub mod family;
 pub mod label;
 pub mod model;
 pub mod pipeline;

@@ -1,17 +1,17 @@
-//! One ONNX model session and the DDColor contract it must honour:
-//! `input` float32 `[N,3,S,S]` (grey RGB in [0,1]) → `output` float32 `[N,2,S,S]` (Lab a/b).
+//! One ONNX model session and the contract of its family (see [`crate::family`]). Every family is
+//! run behind the same face: the engine's grey input `[N,3,S,S]` (sRGB in [0,1]) in, Lab a/b
+//! `[N,2,S,S]` out. Third-party exports may name their tensors differently and use float16.
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use ort::session::Session;
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use half::f16;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
 use crate::error::{EngineError, Result};
+use crate::family::Family;
 use crate::runtime::{ExecutionInfo, Runtime};
-
-pub const INPUT_NAME: &str = "input";
-pub const OUTPUT_NAME: &str = "output";
 
 /// Shape constraints read from the model's declared input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,23 +30,45 @@ pub trait Inference: Send + Sync {
     fn contract(&self) -> Contract;
 }
 
+/// How to talk to one graph: its tensors' names and element types.
+#[derive(Debug, Clone)]
+struct Io {
+    family: Family,
+    image_input: Tensor4,
+    /// SIGGRAPH17's hint inputs (ab, mask): given as zeros.
+    hint_inputs: Vec<Tensor4>,
+    output: String,
+    output_half: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Tensor4 {
+    name: String,
+    channels: i64,
+    half: bool,
+}
+
 pub struct OnnxModel {
     session: Mutex<Session>,
     contract: Contract,
+    io: Io,
     execution: ExecutionInfo,
 }
 
 impl OnnxModel {
-    /// Loads and checks a model file; a file that is not a DDColor-shaped ONNX graph is refused.
-    pub fn load(runtime: &Runtime, path: &Path) -> Result<Self> {
+    /// Loads a model file and checks it against `family`'s contract (`None`: the family its
+    /// tensors say it is); anything else is refused with the reason.
+    pub fn load(runtime: &Runtime, path: &Path, family: Option<Family>) -> Result<Self> {
         let (session, execution) = runtime.load_session(path)?;
-        let contract = check_contract(&session).map_err(|reason| EngineError::InvalidModel {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let (io, contract) =
+            check_contract(&session, family).map_err(|reason| EngineError::InvalidModel {
+                path: path.to_path_buf(),
+                reason,
+            })?;
         Ok(OnnxModel {
             session: Mutex::new(session),
             contract,
+            io,
             execution,
         })
     }
@@ -54,32 +76,76 @@ impl OnnxModel {
     pub fn execution(&self) -> &ExecutionInfo {
         &self.execution
     }
+
+    pub fn family(&self) -> Family {
+        self.io.family
+    }
+}
+
+fn tensor(name: &str, shape: [usize; 4], data: Vec<f32>, half: bool) -> ort::Result<DynValue> {
+    Ok(if half {
+        let data: Vec<f16> = data.into_iter().map(f16::from_f32).collect();
+        Tensor::from_array((shape, data))?.into_dyn()
+    } else {
+        Tensor::from_array((shape, data))?.into_dyn()
+    })
+    .inspect_err(|e| tracing::debug!(input = name, error = %e, "tensor not created"))
 }
 
 impl Inference for OnnxModel {
     fn run(&self, batch: usize, size: u32, input: &[f32]) -> Result<Vec<f32>> {
         let s = size as usize;
         let failed = |e: ort::Error| EngineError::Inference(e.to_string());
-        let tensor = TensorRef::from_array_view(([batch, 3, s, s], input)).map_err(failed)?;
+        let io = &self.io;
+        let image = &io.image_input;
+        let mut inputs: Vec<(String, SessionInputValue<'_>)> = vec![(
+            image.name.clone(),
+            tensor(
+                &image.name,
+                [batch, image.channels as usize, s, s],
+                io.family.model_input(input, batch, size),
+                image.half,
+            )
+            .map_err(failed)?
+            .into(),
+        )];
+        for hint in &io.hint_inputs {
+            let shape = [batch, hint.channels as usize, s, s];
+            let zeros = vec![0f32; shape.iter().product()];
+            inputs.push((
+                hint.name.clone(),
+                tensor(&hint.name, shape, zeros, hint.half)
+                    .map_err(failed)?
+                    .into(),
+            ));
+        }
         let mut session = self
             .session
             .lock()
             .map_err(|_| EngineError::Inference("an earlier run crashed this session".into()))?;
-        let outputs = session
-            .run(ort::inputs![INPUT_NAME => tensor])
-            .map_err(failed)?;
-        let value = outputs
-            .get(OUTPUT_NAME)
-            .ok_or_else(|| EngineError::Inference("the model produced no 'output'".into()))?;
-        let (shape, data) = value.try_extract_tensor::<f32>().map_err(failed)?;
-        let expected = [batch as i64, 2, s as i64, s as i64];
-        if shape[..] != expected {
-            return Err(EngineError::Inference(format!(
-                "the model returned shape {:?}, expected {expected:?}",
-                &shape[..]
-            )));
-        }
-        Ok(data.to_vec())
+        let outputs = session.run(inputs).map_err(failed)?;
+        let value = outputs.get(&io.output).ok_or_else(|| {
+            EngineError::Inference(format!("the model produced no '{}'", io.output))
+        })?;
+        let (shape, data) = if io.output_half {
+            let (shape, data) = value.try_extract_tensor::<f16>().map_err(failed)?;
+            (shape.to_vec(), data.iter().map(|v| v.to_f32()).collect())
+        } else {
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(failed)?;
+            (shape.to_vec(), data.to_vec())
+        };
+        let channels = io.family.channels().1;
+        let (height, width) = match shape[..] {
+            [n, c, h, w] if n == batch as i64 && c == channels && h > 0 && w > 0 => {
+                (h as u32, w as u32)
+            }
+            _ => {
+                return Err(EngineError::Inference(format!(
+                    "the model returned shape {shape:?}, expected [{batch}, {channels}, H, W]"
+                )))
+            }
+        };
+        io.family.ab_from_output(data, batch, (height, width), size)
     }
 
     fn contract(&self) -> Contract {
@@ -91,7 +157,33 @@ fn tensor_dims(value: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
     Some((value.tensor_type()?, value.tensor_shape()?.to_vec()))
 }
 
-fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
+/// A float tensor of rank 4: its channel count (−1 when symbolic) and whether it is float16.
+fn float4(outlet: &ort::value::Outlet) -> std::result::Result<(Vec<i64>, bool), String> {
+    let (kind, dims) = tensor_dims(outlet.dtype())
+        .ok_or_else(|| format!("'{}' is not a tensor", outlet.name()))?;
+    let half = match kind {
+        TensorElementType::Float32 => false,
+        TensorElementType::Float16 => true,
+        other => {
+            return Err(format!(
+                "'{}' holds {other:?}, expected float32 or float16",
+                outlet.name()
+            ))
+        }
+    };
+    if dims.len() != 4 {
+        return Err(format!(
+            "'{}' has shape {dims:?}, expected four dimensions [N,C,H,W]",
+            outlet.name()
+        ));
+    }
+    Ok((dims, half))
+}
+
+fn check_contract(
+    session: &Session,
+    family: Option<Family>,
+) -> std::result::Result<(Io, Contract), String> {
     let names = |outlets: &[ort::value::Outlet]| {
         outlets
             .iter()
@@ -99,43 +191,69 @@ fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let [input] = session.inputs() else {
-        return Err(format!(
-            "expected exactly one input named '{INPUT_NAME}', found [{}]",
-            names(session.inputs())
-        ));
+    let (first, rest) = session
+        .inputs()
+        .split_first()
+        .ok_or("the graph has no input")?;
+    // DDColor's own export calls its output `output`; others have a single output.
+    let output = match session.outputs() {
+        [only] => only,
+        outputs => outputs
+            .iter()
+            .find(|o| o.name() == "output")
+            .ok_or_else(|| {
+                format!(
+                    "it has several outputs and none is named 'output' (outputs: [{}])",
+                    names(outputs)
+                )
+            })?,
     };
-    if input.name() != INPUT_NAME {
-        return Err(format!(
-            "its input is named '{}', expected '{INPUT_NAME}'",
-            input.name()
-        ));
-    }
-    let Some(output) = session.outputs().iter().find(|o| o.name() == OUTPUT_NAME) else {
-        return Err(format!(
-            "it has no output named '{OUTPUT_NAME}' (outputs: [{}])",
-            names(session.outputs())
-        ));
+    let (in_dims, in_half) = float4(first)?;
+    let (out_dims, out_half) = float4(output)?;
+    let (in_c, out_c) = (in_dims[1], out_dims[1]);
+    let family = match family {
+        Some(family) => family,
+        None => Family::detect(in_c, out_c)
+            .or_else(|| (in_c == -1).then_some(Family::Ddcolor))
+            .ok_or_else(|| {
+                format!(
+                    "its tensors ({} {in_dims:?} → {} {out_dims:?}) match no family Tinct runs: \
+                     DDColor [N,3,S,S] → [N,2,S,S], DeOldify [N,3,S,S] → [N,3,S,S], \
+                     Zhang [N,1,S,S] → [N,2,h,w]",
+                    first.name(),
+                    output.name()
+                )
+            })?,
     };
-    let (in_type, in_dims) =
-        tensor_dims(input.dtype()).ok_or("its input is not a tensor".to_string())?;
-    let (out_type, out_dims) =
-        tensor_dims(output.dtype()).ok_or("its output is not a tensor".to_string())?;
-    if in_type != TensorElementType::Float32 || out_type != TensorElementType::Float32 {
+    let (want_in, want_out) = family.channels();
+    let fits = |c: i64, want: i64| c == want || c == -1;
+    if !fits(in_c, want_in) || !fits(out_c, want_out) {
         return Err(format!(
-            "input and output must be float32, found {in_type:?} → {out_type:?}"
+            "as a {} model it should take {want_in} channels and give {want_out}; \
+             '{}' is {in_dims:?} and '{}' is {out_dims:?}",
+            family.label(),
+            first.name(),
+            output.name()
         ));
     }
-    let matches =
-        |dims: &[i64], channels: i64| dims.len() == 4 && (dims[1] == channels || dims[1] == -1);
-    if !matches(&in_dims, 3) {
-        return Err(format!("input shape {in_dims:?} is not [N,3,S,S]"));
-    }
-    if !matches(&out_dims, 2) {
-        return Err(format!("output shape {out_dims:?} is not [N,2,S,S]"));
+    let mut hint_inputs = Vec::new();
+    for extra in rest {
+        let (dims, half) = float4(extra)?;
+        if family != Family::Zhang || !(dims[1] == 1 || dims[1] == 2) {
+            return Err(format!(
+                "it has more inputs than a {} model: [{}]",
+                family.label(),
+                names(session.inputs())
+            ));
+        }
+        hint_inputs.push(Tensor4 {
+            name: extra.name().to_string(),
+            channels: dims[1],
+            half,
+        });
     }
     let fixed_size = match (in_dims[2], in_dims[3]) {
-        (-1, -1) => None,
+        (h, w) if h <= 0 && w <= 0 => None,
         (h, w) if h == w && h > 0 && h % 32 == 0 => Some(h as u32),
         (h, w) => {
             return Err(format!(
@@ -143,9 +261,28 @@ fn check_contract(session: &Session) -> std::result::Result<Contract, String> {
             ))
         }
     };
+    if family == Family::Ddcolor && fixed_size.is_some() && out_dims[2..] != in_dims[2..] {
+        return Err(format!(
+            "a DDColor model gives a/b at its input size; output {out_dims:?} does not match input {in_dims:?}"
+        ));
+    }
     let fixed_batch = (in_dims[0] > 0).then_some(in_dims[0] as usize);
-    Ok(Contract {
-        fixed_size,
-        fixed_batch,
-    })
+    let io = Io {
+        family,
+        image_input: Tensor4 {
+            name: first.name().to_string(),
+            channels: want_in,
+            half: in_half,
+        },
+        hint_inputs,
+        output: output.name().to_string(),
+        output_half: out_half,
+    };
+    Ok((
+        io,
+        Contract {
+            fixed_size,
+            fixed_batch,
+        },
+    ))
 }

@@ -4,11 +4,13 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{EngineError, Result};
+use crate::family::Family;
 use crate::model::{Inference, OnnxModel};
 use crate::runtime::Runtime;
 
@@ -20,8 +22,15 @@ pub struct ModelManifest {
     /// The ONNX file, relative to the manifest.
     pub file: String,
     pub sha256: String,
-    /// `ddcolor-compatible` for every model the engine runs.
+    /// `ddcolor-compatible` for every model the engine runs: each is run behind DDColor's
+    /// contract, whatever its family.
     pub kind: String,
+    /// How the graph is fed and read (manifests from before families existed are DDColor).
+    #[serde(default)]
+    pub family: Family,
+    /// float32, float16 or int8, as published; `None` when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
     pub default_input_size: u32,
     pub licence: String,
     /// Where the weights came from.
@@ -85,30 +94,127 @@ pub struct ImportOptions {
     pub display_name: Option<String>,
     pub licence: Option<String>,
     pub source: Option<String>,
+    /// The family the graph belongs to; `None` detects it from the graph's tensors.
+    pub family: Option<Family>,
+    /// The sizes the model works at (from a catalogue entry).
+    pub input_size: Option<InputSizes>,
+    pub precision: Option<String>,
+    pub notice: Option<String>,
 }
+
+/// The model used when nobody chose one.
+pub const FALLBACK_DEFAULT: &str = "tinct-mini";
+/// The file in the data directory's models folder that keeps the administrator's choice.
+const DEFAULT_FILE: &str = "default-model";
 
 #[derive(Debug, Clone)]
 pub struct Registry {
     builtin_dir: PathBuf,
     imported_dir: PathBuf,
-    default_model: String,
+    /// Set by the operator's configuration (flag or environment): then it cannot be changed
+    /// from the Admin page.
+    configured_default: Option<String>,
+    /// The administrator's choice, read from [`DEFAULT_FILE`] once and kept.
+    chosen_default: Arc<RwLock<Option<Option<String>>>>,
 }
 
 impl Registry {
+    /// `default_model` is the operator's configured default; `None` lets the administrator
+    /// choose one (kept in the data directory), else [`FALLBACK_DEFAULT`].
     pub fn new(
         builtin_dir: impl Into<PathBuf>,
         imported_dir: impl Into<PathBuf>,
-        default_model: impl Into<String>,
+        default_model: Option<String>,
     ) -> Self {
         Registry {
             builtin_dir: builtin_dir.into(),
             imported_dir: imported_dir.into(),
-            default_model: default_model.into(),
+            configured_default: default_model,
+            chosen_default: Arc::new(RwLock::new(None)),
         }
     }
 
-    pub fn default_name(&self) -> &str {
-        &self.default_model
+    /// Where imported and downloaded models live.
+    pub fn imported_dir(&self) -> &Path {
+        &self.imported_dir
+    }
+
+    pub fn builtin_dir(&self) -> &Path {
+        &self.builtin_dir
+    }
+
+    /// The default model's name: the configured one, else the administrator's choice, else
+    /// [`FALLBACK_DEFAULT`].
+    pub fn default_name(&self) -> String {
+        if let Some(name) = &self.configured_default {
+            return name.clone();
+        }
+        if let Ok(cached) = self.chosen_default.read() {
+            if let Some(chosen) = cached.as_ref() {
+                return chosen.clone().unwrap_or_else(|| FALLBACK_DEFAULT.into());
+            }
+        }
+        let chosen = fs::read_to_string(self.imported_dir.join(DEFAULT_FILE))
+            .ok()
+            .map(|text| text.trim().to_string())
+            .filter(|name| validate_name(name).is_ok());
+        if let Ok(mut cache) = self.chosen_default.write() {
+            *cache = Some(chosen.clone());
+        }
+        chosen.unwrap_or_else(|| FALLBACK_DEFAULT.into())
+    }
+
+    /// True when the operator's configuration fixes the default (the Admin page cannot change it).
+    pub fn default_is_configured(&self) -> bool {
+        self.configured_default.is_some()
+    }
+
+    /// Makes `name` (a registered model) the default, kept across restarts.
+    pub fn set_default(&self, name: &str) -> Result<()> {
+        if self.configured_default.is_some() {
+            return Err(EngineError::DefaultFixed(self.default_name()));
+        }
+        self.get(name)?;
+        fs::create_dir_all(&self.imported_dir).map_err(|e| {
+            EngineError::io(format!("cannot create {}", self.imported_dir.display()), e)
+        })?;
+        let path = self.imported_dir.join(DEFAULT_FILE);
+        fs::write(&path, name)
+            .map_err(|e| EngineError::io(format!("cannot write {}", path.display()), e))?;
+        if let Ok(mut cache) = self.chosen_default.write() {
+            *cache = Some(Some(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Removes an imported or downloaded model (its file and manifest). Shipped models and the
+    /// default model stay.
+    pub fn remove(&self, name: &str) -> Result<RegisteredModel> {
+        let model = self.get(name)?;
+        if model.builtin {
+            return Err(EngineError::ModelInUse(format!(
+                "'{name}' ships with Tinct and cannot be removed"
+            )));
+        }
+        if self.default_name() == name {
+            return Err(EngineError::ModelInUse(format!(
+                "'{name}' is the default model; choose another default first"
+            )));
+        }
+        let manifest = self.imported_dir.join(format!("{name}.json"));
+        fs::remove_file(&manifest)
+            .map_err(|e| EngineError::io(format!("cannot remove {}", manifest.display()), e))?;
+        match fs::remove_file(&model.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(EngineError::io(
+                    format!("cannot remove {}", model.path.display()),
+                    e,
+                ))
+            }
+        }
+        Ok(model)
     }
 
     /// Every model, shipped ones first, sorted by name within each group.
@@ -144,12 +250,12 @@ impl Registry {
             .trim_end_matches(".safetensors");
         match self.get(stem) {
             Ok(model) => model.manifest.name,
-            Err(_) => self.default_model.clone(),
+            Err(_) => self.default_name(),
         }
     }
 
-    /// Checks an ONNX file against the DDColor contract (by loading it), then copies it into the
-    /// data directory with a manifest. The source file is left as it was.
+    /// Checks an ONNX file against its family's contract (by loading it), then copies it into
+    /// the data directory with a manifest. The source file is left as it was.
     pub fn import(
         &self,
         runtime: &Runtime,
@@ -157,14 +263,49 @@ impl Registry {
         name: &str,
         options: ImportOptions,
     ) -> Result<RegisteredModel> {
+        self.register(runtime, file, name, options, Transfer::Copy)
+    }
+
+    /// Registers a downloaded file whose checksum was verified: like [`Registry::import`], but
+    /// the file is moved (it is in the data directory already) and removed if it is refused.
+    pub fn install_download(
+        &self,
+        runtime: &Runtime,
+        file: &Path,
+        name: &str,
+        options: ImportOptions,
+    ) -> Result<RegisteredModel> {
+        let result = self.register(runtime, file, name, options, Transfer::Move);
+        if result.is_err() {
+            let _ = fs::remove_file(file);
+        }
+        result
+    }
+
+    fn register(
+        &self,
+        runtime: &Runtime,
+        file: &Path,
+        name: &str,
+        options: ImportOptions,
+        transfer: Transfer,
+    ) -> Result<RegisteredModel> {
         validate_name(name)?;
         if self.list()?.iter().any(|m| m.manifest.name == name) {
             return Err(EngineError::DuplicateModel(name.to_string()));
         }
-        let model = OnnxModel::load(runtime, file)?;
+        let model = OnnxModel::load(runtime, file, options.family)?;
         let fixed = model.contract().fixed_size;
+        let family = model.family();
         drop(model);
-        let default_input_size = options.default_input_size.or(fixed).unwrap_or(512);
+        let default_input_size = options
+            .default_input_size
+            .or(options.input_size.map(|s| s.best))
+            .or(fixed)
+            .unwrap_or(match family {
+                Family::Zhang => 256,
+                _ => 512,
+            });
         crate::pipeline::InputSize::new(default_input_size)?;
         if let Some(fixed) = fixed.filter(|&f| f != default_input_size) {
             return Err(EngineError::FixedInputSize {
@@ -178,7 +319,11 @@ impl Registry {
         })?;
         let file_name = format!("{name}.onnx");
         let target = self.imported_dir.join(&file_name);
-        fs::copy(file, &target).map_err(|e| {
+        let moved = match transfer {
+            Transfer::Copy => fs::copy(file, &target).map(|_| ()),
+            Transfer::Move => fs::rename(file, &target),
+        };
+        moved.map_err(|e| {
             EngineError::io(
                 format!("cannot copy {} into the registry", file.display()),
                 e,
@@ -190,6 +335,8 @@ impl Registry {
             file: file_name,
             sha256: sha256_file(&target)?,
             kind: "ddcolor-compatible".into(),
+            family,
+            precision: options.precision,
             default_input_size,
             licence: options
                 .licence
@@ -199,13 +346,21 @@ impl Registry {
                 .unwrap_or_else(|| format!("imported from {}", file.display())),
             training_data: None,
             evaluation: None,
-            input_size: None,
-            notice: None,
+            input_size: options.input_size.or(fixed.map(|f| InputSizes {
+                best: f,
+                min: f,
+                max: f,
+            })),
+            notice: options.notice,
         };
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Encode(e.to_string()))?;
+        // The manifest is what registers the model: written last, through a temporary file, so
+        // a crash leaves no manifest pointing at a half-copied file.
         let manifest_path = self.imported_dir.join(format!("{name}.json"));
-        fs::write(&manifest_path, json)
+        let temporary = self.imported_dir.join(format!(".{name}.json.tmp"));
+        fs::write(&temporary, json)
+            .and_then(|()| fs::rename(&temporary, &manifest_path))
             .map_err(|e| EngineError::io(format!("cannot write {}", manifest_path.display()), e))?;
         Ok(RegisteredModel {
             manifest,
@@ -213,6 +368,12 @@ impl Registry {
             builtin: false,
         })
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Transfer {
+    Copy,
+    Move,
 }
 
 /// Names become file names: keep them to a safe alphabet.
@@ -291,6 +452,8 @@ mod tests {
             file: "m.onnx".into(),
             sha256: String::new(),
             kind: "ddcolor-compatible".into(),
+            family: Family::Ddcolor,
+            precision: None,
             default_input_size: 512,
             licence: String::new(),
             source: String::new(),

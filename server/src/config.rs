@@ -149,14 +149,10 @@ pub struct Common {
         global = true
     )]
     pub workflows_dir: PathBuf,
-    /// The model used when a request names none.
-    #[arg(
-        long,
-        env = "TINCT_DEFAULT_MODEL",
-        default_value = "tinct-mini",
-        global = true
-    )]
-    pub default_model: String,
+    /// The model used when a request names none. Without it, the default chosen on the Admin
+    /// page is used, else tinct-mini.
+    #[arg(long, env = "TINCT_DEFAULT_MODEL", global = true)]
+    pub default_model: Option<String>,
     /// The ONNX Runtime library (libonnxruntime.so). Default: ./.local/onnxruntime/libonnxruntime.so.
     #[arg(long, env = "ORT_DYLIB_PATH", global = true)]
     pub ort_library: Option<PathBuf>,
@@ -341,7 +337,7 @@ impl Common {
         engine::registry::Registry::new(
             &self.models_dir,
             self.data_dir.join("models"),
-            &self.default_model,
+            self.default_model.clone(),
         )
     }
 }

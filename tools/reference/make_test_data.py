@@ -3,9 +3,16 @@
 - tiny_ddcolor.onnx: a DDColor-shaped graph (input [N,3,S,S] → output [N,2,S,S], dynamic N and S)
   with fixed pseudo-random conv weights, so that its colours vary with the picture;
 - fixed_64.onnx: the same graph exported for S = 64 and batch 1 only;
-- wrong_io.onnx: a graph whose input is called `image` and that outputs 3 channels;
+- wrong_io.onnx: a graph whose input is called `image` and that outputs 4 channels (no family);
 - reference_input.png (a synthetic 8-bit grey "photo", 240×160) and reference_output.png, the
-  reference pipeline's result on it with tiny_ddcolor.onnx at S = 64.
+  reference pipeline's result on it with tiny_ddcolor.onnx at S = 64;
+- one tiny graph per other contract Tinct runs, each with its reference result at S = 64
+  (reference_<name>.png):
+  - tiny_ddcolor_fp16.onnx: a third-party DDColor export: float16 tensors named `image` → `ab`,
+    fixed 1×3×64×64;
+  - tiny_deoldify.onnx: DeOldify as facefusion exports it, grey RGB 0..255 → RGB 0..255;
+  - tiny_zhang_eccv16.onnx: L [N,1,S,S] (0..100, normalised in the graph) → a/b at S/4;
+  - tiny_zhang_siggraph17.onnx: L plus the hint inputs (ab, mask) → a/b at S.
 
 Run: tools/reference/.venv/bin/python tools/reference/make_test_data.py
 """
@@ -56,6 +63,98 @@ def conv_graph(name, input_name, output_channels, batch, size):
     return model
 
 
+def family_graph(name, kind):
+    """A small conv graph of one family's contract (pseudo-random weights, seed 11)."""
+    rng = np.random.default_rng(11)
+    float_type = TensorProto.FLOAT16 if kind == "ddcolor_fp16" else TensorProto.FLOAT
+    size = 64 if kind == "ddcolor_fp16" else "S"
+    batch = 1 if kind == "ddcolor_fp16" else "N"
+    nodes, inits, inputs = [], {}, []
+
+    def conv(src, dst, cin, cout, stride=1):
+        inits[dst + "_w"] = (rng.standard_normal((cout, cin, 3, 3)) * 0.5).astype(np.float32)
+        inits[dst + "_b"] = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+        nodes.append(helper.make_node("Conv", [src, dst + "_w", dst + "_b"], [dst], pads=[1, 1, 1, 1],
+                                      strides=[stride, stride]))
+
+    def const(name, value):
+        inits[name] = np.array(value, dtype=np.float32)
+
+    if kind in ("ddcolor_fp16", "deoldify"):
+        in_name, out_name, cin = ("image", "ab", 3) if kind == "ddcolor_fp16" else ("input_image", "colorized", 3)
+        inputs.append(helper.make_tensor_value_info(in_name, float_type, [batch, 3, size, size]))
+        src = in_name
+        if kind == "ddcolor_fp16":
+            nodes.append(helper.make_node("Cast", [in_name], ["x32"], to=TensorProto.FLOAT))
+            src = "x32"
+            const("shift", 0.5)
+        else:
+            const("shift", 127.5)
+        nodes.append(helper.make_node("Sub", [src, "shift"], ["centred"]))
+        if kind == "deoldify":
+            const("inv", 1 / 127.5)
+            nodes.append(helper.make_node("Mul", ["centred", "inv"], ["scaled"]))
+            conv("scaled", "h1", 3, 8)
+        else:
+            conv("centred", "h1", 3, 8)
+        nodes.append(helper.make_node("Relu", ["h1"], ["r1"]))
+        out_channels = 2 if kind == "ddcolor_fp16" else 3
+        conv("r1", "h2", 8, out_channels)
+        nodes.append(helper.make_node("Tanh", ["h2"], ["t2"]))
+        if kind == "ddcolor_fp16":
+            const("scale", 60.0)
+            nodes.append(helper.make_node("Mul", ["t2", "scale"], ["ab32"]))
+            nodes.append(helper.make_node("Cast", ["ab32"], [out_name], to=TensorProto.FLOAT16))
+            out_dims = [batch, 2, size, size]
+        else:
+            # 0..255 with some overshoot on both sides, as a real network's output has.
+            const("scale", 150.0)
+            const("mid", 127.5)
+            nodes.append(helper.make_node("Mul", ["t2", "scale"], ["spread"]))
+            nodes.append(helper.make_node("Add", ["spread", "mid"], [out_name]))
+            out_dims = [batch, 3, size, size]
+    else:
+        inputs.append(helper.make_tensor_value_info("input_l", float_type, [batch, 1, size, size]))
+        const("l_cent", 50.0)
+        const("l_norm", 1 / 100.0)
+        nodes.append(helper.make_node("Sub", ["input_l", "l_cent"], ["lc"]))
+        nodes.append(helper.make_node("Mul", ["lc", "l_norm"], ["ln"]))
+        src, cin = "ln", 1
+        if kind == "zhang_siggraph17":
+            inputs.append(helper.make_tensor_value_info("input_ab", float_type, [batch, 2, size, size]))
+            inputs.append(helper.make_tensor_value_info("mask", float_type, [batch, 1, size, size]))
+            const("half", 0.5)
+            nodes.append(helper.make_node("Sub", ["mask", "half"], ["mc"]))
+            nodes.append(helper.make_node("Concat", ["ln", "input_ab", "mc"], ["joined"], axis=1))
+            src, cin = "joined", 4
+        stride = 4 if kind == "zhang_eccv16" else 1
+        conv(src, "h1", cin, 8, stride)
+        nodes.append(helper.make_node("Relu", ["h1"], ["r1"]))
+        conv("r1", "h2", 8, 2)
+        nodes.append(helper.make_node("Tanh", ["h2"], ["t2"]))
+        const("ab_norm", 110.0)
+        nodes.append(helper.make_node("Mul", ["t2", "ab_norm"], ["ab"]))
+        out_name = "ab"
+        out_dims = [batch, 2, "h", "w"]
+    graph = helper.make_graph(
+        nodes, name, inputs,
+        [helper.make_tensor_value_info(out_name, float_type, out_dims)],
+        [numpy_helper.from_array(v, n) for n, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+FAMILY_GRAPHS = [
+    ("tiny_ddcolor_fp16", "ddcolor_fp16", "ddcolor"),
+    ("tiny_deoldify", "deoldify", "deoldify"),
+    ("tiny_zhang_eccv16", "zhang_eccv16", "zhang"),
+    ("tiny_zhang_siggraph17", "zhang_siggraph17", "zhang"),
+]
+
+
 def synthetic_photo(width, height):
     """A deterministic grey picture with smooth areas, edges and texture."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -74,7 +173,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     onnx.save(conv_graph("tiny_ddcolor", "input", 2, "N", "S"), os.path.join(OUT, "tiny_ddcolor.onnx"))
     onnx.save(conv_graph("fixed_64", "input", 2, 1, 64), os.path.join(OUT, "fixed_64.onnx"))
-    onnx.save(conv_graph("wrong_io", "image", 3, "N", "S"), os.path.join(OUT, "wrong_io.onnx"))
+    onnx.save(conv_graph("wrong_io", "image", 4, "N", "S"), os.path.join(OUT, "wrong_io.onnx"))
 
     grey = synthetic_photo(240, 160)
     input_path = os.path.join(OUT, "reference_input.png")
@@ -82,6 +181,12 @@ def main():
     session = pipeline.session_for(os.path.join(OUT, "tiny_ddcolor.onnx"))
     result = pipeline.colorize(session, pipeline.load(input_path), 64)
     Image.fromarray(pipeline.to_u8(result), mode="RGB").save(os.path.join(OUT, "reference_output.png"))
+    for name, kind, family in FAMILY_GRAPHS:
+        path = os.path.join(OUT, name + ".onnx")
+        onnx.save(family_graph(name, kind), path)
+        result = pipeline.colorize(pipeline.session_for(path), pipeline.load(input_path), 64, family)
+        Image.fromarray(pipeline.to_u8(result), mode="RGB").save(
+            os.path.join(OUT, "reference_" + name.removeprefix("tiny_") + ".png"))
     print("wrote", sorted(os.listdir(OUT)))
 
 

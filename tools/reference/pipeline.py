@@ -75,14 +75,53 @@ def load(path):
     return np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
 
 
-def colorize(session, rgb01, size):
+def rgb_to_ab(rgb01):
+    """Lab a/b of an sRGB image in [0,1], shape (..., 3)."""
+    lin = srgb_to_linear(rgb01)
+    xyz = lin @ RGB_TO_XYZ.T
+    fx, fy, fz = f(xyz[..., 0] / WHITE[0]), f(xyz[..., 1]), f(xyz[..., 2] / WHITE[2])
+    return 500 * (fx - fy), 200 * (fy - fz)
+
+
+def run_family(session, family, l_small, size):
+    """The graph's a/b at S×S for the S×S lightness `l_small`, fed as `family` expects.
+
+    ddcolor: grey sRGB [1,3,S,S] in [0,1] → a/b [1,2,S,S].
+    deoldify (facefusion's export): grey sRGB in 0..255 → sRGB [1,3,S,S] in 0..255, clipped to
+      0..255, of which the Lab a/b is kept.
+    zhang (ECCV16 / SIGGRAPH17): L [1,1,S,S] in 0..100 → a/b [1,2,h,w]; SIGGRAPH17's hint inputs
+      are zeros. Output at another resolution is resized to S×S first (bilinear).
+    Float16 graphs get float16 inputs; outputs are read as float32.
+    """
+    inputs = session.get_inputs()
+    dtype = lambda i: np.float16 if i.type == "tensor(float16)" else np.float32
+    grey = lab_to_srgb(l_small, np.zeros_like(l_small), np.zeros_like(l_small))[..., 0]
+    if family == "zhang":
+        first = l_small[None, None]
+    else:
+        first = np.repeat(grey[None, None], 3, axis=1)
+        if family == "deoldify":
+            first = first * 255.0
+    feed = {inputs[0].name: first.astype(dtype(inputs[0]))}
+    for extra in inputs[1:]:
+        channels = extra.shape[1]
+        feed[extra.name] = np.zeros((1, channels, size, size), dtype=dtype(extra))
+    out = session.run(None, feed)[0][0].astype(np.float64)
+    if family == "deoldify":
+        rgb = np.clip(out, 0, 255).transpose(1, 2, 0) / 255.0
+        a, b = rgb_to_ab(rgb)
+        out = np.stack([a, b])
+    if out.shape[1:] != (size, size):
+        out = np.stack([resize(plane, size, size) for plane in out])
+    return out
+
+
+def colorize(session, rgb01, size, family="ddcolor"):
     """rgb01: (H, W[, 3]) float in [0,1]. Returns (H, W, 3) float sRGB in [0,1]."""
     height, width = rgb01.shape[:2]
     l_full = lightness(rgb01)
     l_small = resize(l_full, size, size).astype(np.float64)
-    grey = lab_to_srgb(l_small, np.zeros_like(l_small), np.zeros_like(l_small))[..., 0]
-    tensor = np.repeat(grey[None, None].astype(np.float32), 3, axis=1)
-    ab = session.run(["output"], {"input": tensor})[0][0]
+    ab = run_family(session, family, l_small, size)
     a = np.clip(resize(ab[0], width, height), -128, 127)
     b = np.clip(resize(ab[1], width, height), -128, 127)
     return lab_to_srgb(l_full, a, b)

@@ -40,6 +40,8 @@ pub fn registry_with(dir: &Path, file: &str, name: &str, default_input_size: u32
         file: file.into(),
         sha256: engine::registry::sha256_file(&builtin.join(file)).unwrap(),
         kind: "ddcolor-compatible".into(),
+        family: Default::default(),
+        precision: None,
         default_input_size,
         licence: "test".into(),
         source: "tools/reference/make_test_data.py".into(),
@@ -53,7 +55,7 @@ pub fn registry_with(dir: &Path, file: &str, name: &str, default_input_size: u32
         serde_json::to_vec(&manifest).unwrap(),
     )
     .unwrap();
-    Registry::new(builtin, dir.join("imported"), name)
+    Registry::new(builtin, dir.join("imported"), Some(name.to_string()))
 }
 
 /// An engine whose default model is the tiny test graph at S = 64.

@@ -58,6 +58,8 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
         file: "tiny.onnx".into(),
         sha256: engine::registry::sha256_file(&models.join("tiny.onnx")).unwrap(),
         kind: "ddcolor-compatible".into(),
+        family: Default::default(),
+        precision: None,
         default_input_size: 64,
         licence: "test".into(),
         source: "test".into(),
@@ -73,7 +75,7 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
     .unwrap();
     Arc::new(engine::Engine::new(
         runtime,
-        Registry::new(models, dir.join("imported"), "tiny"),
+        Registry::new(models, dir.join("imported"), Some("tiny".into())),
         Default::default(),
     ))
 }
