@@ -14,6 +14,8 @@ pub struct ServerContext {
     pub signer: Option<engine::content_credentials::SignerIdentity>,
     /// The one front door for jobs (the same service the REST and ComfyUI doors use).
     pub jobs: crate::jobs::service::JobService,
+    /// Downloads, the default model and removals.
+    pub models: crate::models::service::ModelService,
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
     /// Woken whenever an account or token changes (disabled, deleted, password reset, revoked),
     /// so that open event streams check at once whether they may go on.

@@ -9,6 +9,7 @@ pub mod context;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod jobs;
+pub mod models;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod storage;

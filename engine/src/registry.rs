@@ -346,11 +346,14 @@ impl Registry {
                 .unwrap_or_else(|| format!("imported from {}", file.display())),
             training_data: None,
             evaluation: None,
-            input_size: options.input_size.or(fixed.map(|f| InputSizes {
-                best: f,
-                min: f,
-                max: f,
-            })),
+            // A graph exported for one size runs at that size, whatever a catalogue says.
+            input_size: fixed
+                .map(|f| InputSizes {
+                    best: f,
+                    min: f,
+                    max: f,
+                })
+                .or(options.input_size),
             notice: options.notice,
         };
         let json =

@@ -161,3 +161,26 @@ fn unknown_models_are_named_in_the_error() {
     let err = engine.model(Some("nope")).err().unwrap();
     assert!(err.to_string().contains("'nope'"));
 }
+
+#[test]
+fn the_shipped_catalogue_is_valid_and_names_its_checksums_and_licences() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/catalogue.toml");
+    let catalogue =
+        engine::catalogue::Catalogue::load(&shipped, std::path::Path::new("/nonexistent")).unwrap();
+    let tiny = catalogue.get("ddcolor-tiny-512-int8").unwrap();
+    assert_eq!(tiny.size, Some(112_723_138));
+    assert_eq!(
+        tiny.sha256.as_deref(),
+        Some("e983347272b8e218edc974a0af2bd66f53b73212abb800e103c64806e4c14a14")
+    );
+    let families: std::collections::HashSet<_> =
+        catalogue.entries().iter().map(|e| e.family).collect();
+    assert_eq!(families.len(), 3, "every family has an entry");
+    for entry in catalogue.entries() {
+        assert!(!entry.licence.is_empty() && !entry.checksum_source.is_empty());
+        // An entry without a published checksum says where to get one.
+        if entry.sha256.is_none() {
+            assert!(entry.checksum_source.contains("--sha256"), "{}", entry.name);
+        }
+    }
+}

@@ -230,6 +230,10 @@ pub struct ServeArgs {
     /// TLS-terminating proxy).
     #[arg(long, env = "TINCT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Where the Admin page downloads catalogue models from instead of their publishers: a
+    /// folder or an internal HTTP server holding the files under their published names.
+    #[arg(long, env = "TINCT_MODELS_MIRROR")]
+    pub models_mirror: Option<String>,
     /// Seconds a request may take to be answered (uploads excepted).
     #[arg(long, env = "TINCT_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
@@ -278,8 +282,26 @@ pub struct ColorizeArgs {
 pub enum ModelsCommand {
     /// Show every registered model and which one is the default.
     List,
-    /// Check an ONNX export of DDColor (or a compatible model) and register it.
+    /// Check an ONNX colorization model (DDColor, DeOldify or Zhang et al.) and register it.
     Import(ImportArgs),
+    /// Show the models Tinct can download (models/catalogue.toml and DATA_DIR/models/catalogue.toml).
+    Catalogue,
+    /// Download a catalogue model, verify its size and SHA-256, and register it.
+    Pull(PullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The catalogue name (see `tinct models catalogue`).
+    pub name: String,
+    /// Fetch from this folder or internal HTTP server instead of the publisher: it holds the
+    /// file under its published name (or NAME.onnx).
+    #[arg(long, env = "TINCT_MODELS_MIRROR")]
+    pub mirror: Option<String>,
+    /// The SHA-256 you trust, for an entry whose publisher gives none (must match the
+    /// catalogue's when it has one).
+    #[arg(long)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +323,9 @@ pub struct ImportArgs {
     /// Where the weights came from.
     #[arg(long)]
     pub source: Option<String>,
+    /// ddcolor, deoldify or zhang; default: found from the graph's inputs and outputs.
+    #[arg(long)]
+    pub family: Option<engine::family::Family>,
 }
 
 impl Common {

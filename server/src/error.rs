@@ -17,6 +17,8 @@ pub enum CommandError {
     #[error(transparent)]
     Jobs(#[from] crate::jobs::JobError),
     #[error(transparent)]
+    Pull(#[from] app::models::download::PullError),
+    #[error(transparent)]
     Credentials(#[from] engine::content_credentials::CredentialsError),
     #[error("{0}")]
     Invalid(String),

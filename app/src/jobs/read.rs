@@ -322,3 +322,13 @@ pub async fn pending_count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
         .fetch_one(db)
         .await
 }
+
+/// Jobs waiting for or running on `model` (a model with such jobs is not removed).
+pub async fn pending_for_model(db: &SqlitePool, model: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE model = ? AND status IN ('queued', 'running')",
+    )
+    .bind(model)
+    .fetch_one(db)
+    .await
+}

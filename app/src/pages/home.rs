@@ -49,7 +49,7 @@ pub async fn active_model() -> Result<ModelSummary, ServerFnError> {
     let model = ctx
         .engine
         .registry()
-        .get(ctx.engine.registry().default_name())
+        .get(&ctx.engine.registry().default_name())
         .map_err(|e| internal("the default model is not registered", e))?;
     Ok(ModelSummary {
         label: model.label().to_string(),

@@ -18,6 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::Colorize(args) => colorize::run(&cli.common, args),
         Command::Models(ModelsCommand::List) => models::list(&cli.common),
         Command::Models(ModelsCommand::Import(args)) => models::import(&cli.common, args),
+        Command::Models(ModelsCommand::Catalogue) => models::catalogue(&cli.common),
+        Command::Models(ModelsCommand::Pull(args)) => models::pull(&cli.common, args),
         Command::User(UserCommand::Add(args)) => accounts::add_user(&cli.common, args),
         Command::User(UserCommand::List(args)) => accounts::list_users(&cli.common, args),
         Command::Token(TokenCommand::Create(args)) => accounts::create_token(&cli.common, args),

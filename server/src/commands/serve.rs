@@ -82,6 +82,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             job_workers: args.job_workers,
             job_megapixels: crate::jobs::worker::PixelBudget::megapixels_for(args.job_memory_mb),
             content_credentials,
+            models_mirror: args.models_mirror.clone(),
         },
     )
     .await?;

@@ -93,6 +93,9 @@ pub struct StateConfig {
     pub job_megapixels: u32,
     /// Signs results with Content Credentials; `None` leaves them unsigned.
     pub content_credentials: Option<Arc<ContentCredentials>>,
+    /// Model downloads from the Admin page come from here (a folder or an HTTP server) instead
+    /// of the publishers.
+    pub models_mirror: Option<String>,
 }
 
 impl AppState {
@@ -140,6 +143,11 @@ impl AppState {
         Ok(AppState {
             leptos_options: leptos_options(&config.site_root, config.address),
             context: ServerContext {
+                models: app::models::service::ModelService::new(
+                    engine.clone(),
+                    db.clone(),
+                    config.models_mirror,
+                ),
                 db,
                 engine,
                 presets: config.presets,

@@ -128,6 +128,7 @@ pub async fn test_app_with(
         queue_limit,
         job_workers,
         job_megapixels: 1000,
+        models_mirror: None,
         content_credentials: None,
     };
     adjust(&mut config);
