@@ -84,17 +84,21 @@ impl Presets {
     }
 
     /// The preset (default `portrait`), input size and model a job runs with; an explicit size
-    /// takes precedence over the preset's. Errors are the person's: an unknown preset or a size
-    /// that is not allowed.
+    /// or model takes precedence over the preset's. Errors are the person's: an unknown preset
+    /// or model, or a size that is not allowed.
     pub fn resolve(
         &self,
         engine: &crate::Engine,
         preset: Option<&str>,
         size: Option<u32>,
+        model: Option<&str>,
     ) -> Result<Resolved> {
         let name = preset.filter(|p| !p.is_empty()).unwrap_or(DEFAULT_PRESET);
         let preset = self.find(name)?;
-        let model = engine.registry().resolve_checkpoint(&preset.checkpoint);
+        let model = match model.filter(|m| !m.is_empty()) {
+            Some(model) => engine.registry().get(model)?.manifest.name,
+            None => engine.registry().resolve_checkpoint(&preset.checkpoint),
+        };
         let size = InputSize::new(
             engine
                 .registry()

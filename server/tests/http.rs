@@ -227,6 +227,7 @@ async fn the_openapi_document_describes_exactly_the_routes_that_answer() {
         "POST /api/v1/jobs/{id}/choose",
         "GET /api/v1/jobs/{id}/correction-preview",
         "POST /api/v1/reviews",
+        "GET /api/v1/models",
     ];
     expected.sort();
     assert_eq!(documented, expected);

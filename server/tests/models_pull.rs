@@ -18,12 +18,15 @@ use axum::routing::get;
 use axum::Router;
 use support::test_data;
 
-/// What the test server saw: each request's path and Range header.
+/// One request the test server saw: its path and Range header.
+type Seen = (String, Option<String>);
+
+/// What the test server saw.
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct Log(Arc<Mutex<Vec<Seen>>>);
 
 impl Log {
-    fn requests(&self) -> Vec<(String, Option<String>)> {
+    fn requests(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
 }

@@ -76,9 +76,14 @@ impl JobService {
     }
 
     /// The preset, input size and model a submission runs with; a refusal says why.
-    pub fn resolve(&self, preset: Option<&str>, size: Option<u32>) -> Result<Resolved, JobError> {
+    pub fn resolve(
+        &self,
+        preset: Option<&str>,
+        size: Option<u32>,
+        model: Option<&str>,
+    ) -> Result<Resolved, JobError> {
         self.presets
-            .resolve(&self.engine, preset, size)
+            .resolve(&self.engine, preset, size, model)
             .map_err(|e| JobError::Refused(e.to_string()))
     }
 
@@ -235,13 +240,22 @@ impl JobService {
         }
     }
 
-    pub async fn rerun(&self, who: &Principal, id: &str, preset: &str) -> Result<String, JobError> {
+    /// Colorizes job `id`'s original again as a new version of the photo: with `preset`, and
+    /// with another installed model and size when given ("try another model").
+    pub async fn rerun(
+        &self,
+        who: &Principal,
+        id: &str,
+        preset: &str,
+        model: Option<&str>,
+        size: Option<u32>,
+    ) -> Result<String, JobError> {
         let old = self.managed(who, id).await?;
         let Resolved {
             preset,
             input_size,
             model,
-        } = self.resolve(Some(preset), None)?;
+        } = self.resolve(Some(preset), size, model)?;
         let (ids, _) = self
             .submit(
                 &[NewJob {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// An installed model.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InstalledModel {
     pub name: String,
     pub label: String,

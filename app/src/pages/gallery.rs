@@ -28,6 +28,9 @@ pub struct GalleryFilter {
     /// time, so paging by key uses the `(status, id)` index and stays fast with any number of
     /// images.
     pub before: Option<String>,
+    /// With a batch: show its photos as these two models coloured them, side by side.
+    pub compare_a: Option<String>,
+    pub compare_b: Option<String>,
 }
 
 impl GalleryFilter {
@@ -41,20 +44,34 @@ impl GalleryFilter {
             from: q.get("from"),
             to: q.get("to"),
             before: q.get("before"),
+            compare_a: q.get("compare_a"),
+            compare_b: q.get("compare_b"),
         }
+    }
+
+    /// The batch and the two models to compare, when all three are given.
+    pub fn comparison(&self) -> Option<(String, String, String)> {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        Some((
+            given(&self.batch)?,
+            given(&self.compare_a)?,
+            given(&self.compare_b)?,
+        ))
     }
 
     /// The query string for this filter, paging from `before`.
     pub fn href(&self, before: Option<&str>) -> String {
         let field = |v: &Option<String>| v.clone().unwrap_or_default();
         format!(
-            "/gallery?status={}&preset={}&batch={}&review={}&from={}&to={}&before={}",
+            "/gallery?status={}&preset={}&batch={}&review={}&from={}&to={}&compare_a={}&compare_b={}&before={}",
             field(&self.status),
             field(&self.preset),
             field(&self.batch),
             field(&self.review),
             field(&self.from),
             field(&self.to),
+            field(&self.compare_a),
+            field(&self.compare_b),
             before.unwrap_or_default()
         )
     }
@@ -113,6 +130,80 @@ pub async fn list_results(
     Ok(rows)
 }
 
+/// One photo of a batch as two models coloured it: the newest finished version by each.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelPair {
+    pub original_name: String,
+    pub first: Option<JobRow>,
+    pub second: Option<JobRow>,
+}
+
+/// Pairs a batch's finished versions (oldest first) by photo: the newest of each model, photos
+/// in the order they were sent; photos neither model coloured are left out.
+pub fn model_pairs(rows: Vec<JobRow>, first: &str, second: &str) -> Vec<ModelPair> {
+    let mut pairs: Vec<(String, ModelPair)> = Vec::new();
+    for row in rows {
+        let slot = if row.model == first {
+            0
+        } else if row.model == second {
+            1
+        } else {
+            continue;
+        };
+        let index = match pairs
+            .iter()
+            .position(|(sha, _)| *sha == row.original_sha256)
+        {
+            Some(index) => index,
+            None => {
+                pairs.push((
+                    row.original_sha256.clone(),
+                    ModelPair {
+                        original_name: row.original_name.clone(),
+                        first: None,
+                        second: None,
+                    },
+                ));
+                pairs.len() - 1
+            }
+        };
+        let pair = &mut pairs[index].1;
+        // Oldest first: a later version of the same model replaces an earlier one.
+        if slot == 0 {
+            pair.first = Some(row);
+        } else {
+            pair.second = Some(row);
+        }
+    }
+    pairs.into_iter().map(|(_, pair)| pair).collect()
+}
+
+/// A batch's photos as `first` and `second` coloured them, for side-by-side comparison.
+#[server(endpoint = "compare_models")]
+pub async fn compare_models(
+    batch: String,
+    first: String,
+    second: String,
+) -> Result<Vec<ModelPair>, ServerFnError> {
+    use crate::context::{internal, server_context};
+    use crate::jobs::read::{self, JobQuery, Order};
+    let who = crate::auth::require(|p| p.can_read())?;
+    let rows = read::list(
+        &server_context()?.db,
+        &who,
+        &JobQuery {
+            status: Some(JobStatus::Done),
+            batch: Some(batch),
+            order: Order::Oldest,
+            limit: 5000,
+            ..JobQuery::default()
+        },
+    )
+    .await
+    .map_err(|e| internal("the batch could not be read", e))?;
+    Ok(model_pairs(rows, &first, &second))
+}
+
 /// `YYYY-MM-DD`, as a date input sends it.
 #[cfg(feature = "ssr")]
 fn is_day(text: &str) -> bool {
@@ -130,6 +221,18 @@ pub fn GalleryPage() -> impl IntoView {
     let query = use_query_map();
     let filter = move || GalleryFilter::from_query(&query.read());
     let results = Resource::new(filter, list_results);
+    let models = Resource::new(|| (), |_| crate::pages::installed_models());
+    let comparison = Resource::new(
+        move || filter().comparison(),
+        |wanted| async move {
+            match wanted {
+                Some((batch, first, second)) => {
+                    compare_models(batch, first, second).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        },
+    );
     // The "older" link keeps the filter and pages on from the last result shown.
     let filter_untracked = move || GalleryFilter::from_query(&query.read_untracked());
     let older = move |results: &[JobRow]| {
@@ -183,8 +286,51 @@ pub fn GalleryPage() -> impl IntoView {
             </label>
             <label>"From " <input type="date" name="from" value=value("from")/></label>
             <label>"To " <input type="date" name="to" value=value("to")/></label>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let models = models.await.unwrap_or_default();
+                    let option_list = move |key: &'static str| {
+                        let current = query.read_untracked().get(key).unwrap_or_default();
+                        models
+                            .iter()
+                            .map(|m| {
+                                let selected = m.name == current;
+                                view! { <option value=m.name.clone() selected=selected>{m.label.clone()}</option> }
+                            })
+                            .collect_view()
+                    };
+                    view! {
+                        <fieldset class="compare-models">
+                            <legend>"Compare two models (with a batch)"</legend>
+                            <label>
+                                "Model "
+                                <select name="compare_a" data-testid="compare-a">
+                                    <option value="">"—"</option>
+                                    {option_list("compare_a")}
+                                </select>
+                            </label>
+                            <label>
+                                " and "
+                                <select name="compare_b" data-testid="compare-b">
+                                    <option value="">"—"</option>
+                                    {option_list("compare_b")}
+                                </select>
+                            </label>
+                        </fieldset>
+                    }
+                })}
+            </Suspense>
             <button class="button" type="submit">"Filter"</button>
         </form>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match comparison.await {
+                    Ok(Some(pairs)) => Some(view! { <ModelComparison pairs/> }.into_any()),
+                    Ok(None) => None,
+                    Err(e) => Some(view! { <p class="error">{e.to_string()}</p> }.into_any()),
+                }
+            })}
+        </Suspense>
         {notice}
         {refused}
         <Suspense fallback=|| view! { <p>"Loading the gallery…"</p> }>
@@ -278,5 +424,88 @@ pub fn GalleryPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A batch's photos in two columns, one per model.
+#[component]
+fn ModelComparison(pairs: Vec<ModelPair>) -> impl IntoView {
+    let figure = |job: Option<JobRow>| {
+        match job {
+        Some(job) => view! {
+            <figure>
+                <a href=format!("/gallery/{}", job.id)>
+                    <img
+                        src=format!("/api/v1/jobs/{}/thumbnail", job.id)
+                        alt=format!("{} coloured by {}", job.original_name, job.model)
+                        loading="lazy"
+                    />
+                </a>
+                <figcaption>{format!("{} · {} px", job.model, job.input_size)}</figcaption>
+            </figure>
+        }
+        .into_any(),
+        None => view! { <p class="meta">"Not coloured by this model yet: open the photo and try it."</p> }
+            .into_any(),
+    }
+    };
+    view! {
+        <section class="card" data-testid="model-comparison" aria-label="Two models side by side">
+            <h2>"Two models side by side"</h2>
+            {pairs.is_empty().then(|| view! {
+                <p>"Neither model has coloured a photo of this batch yet."</p>
+            })}
+            <ul class="model-pairs">
+                {pairs
+                    .into_iter()
+                    .map(|pair| view! {
+                        <li>
+                            <h3>{pair.original_name}</h3>
+                            <div class="pair">
+                                {figure(pair.first)}
+                                {figure(pair.second)}
+                            </div>
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, sha: &str, model: &str) -> JobRow {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "batch_id": "b", "original_name": format!("{sha}.png"),
+            "original_sha256": sha, "preset": "portrait", "input_size": 64, "model": model,
+            "model_sha256": null, "output_format": "png", "visible_label": null,
+            "status": "done", "submitted_by": null, "error": null, "attempts": 1,
+            "width": null, "height": null, "timings": null, "content_credentials": null,
+            "created_at": "2026-12-03T10:00:00Z", "started_at": null, "finished_at": null,
+            "parent_id": null, "correction": null, "review_state": "to_review",
+            "review_note": null, "reviewed_by": null, "reviewed_at": null, "chosen": true
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_photo_pairs_the_newest_version_of_each_model() {
+        let rows = vec![
+            row("1", "x", "a"),
+            row("2", "y", "a"),
+            row("3", "x", "b"),
+            row("4", "x", "a"),
+            row("5", "z", "c"),
+        ];
+        let pairs = model_pairs(rows, "a", "b");
+        assert_eq!(pairs.len(), 2, "z was coloured by neither");
+        assert_eq!(pairs[0].original_name, "x.png");
+        assert_eq!(pairs[0].first.as_ref().unwrap().id, "4", "the newest of a");
+        assert_eq!(pairs[0].second.as_ref().unwrap().id, "3");
+        assert_eq!(pairs[1].original_name, "y.png");
+        assert!(pairs[1].second.is_none());
     }
 }

@@ -30,16 +30,60 @@ pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
         .map_err(job_error)
 }
 
-/// Colorizes the same original again with `preset`; answers the new job's id.
+/// Colorizes the same original again with `preset`, and with another installed `model` and
+/// input `size` when given (empty: the preset's); answers the new job's id.
 #[server(endpoint = "rerun_job")]
-pub async fn rerun_job(id: String, preset: String) -> Result<String, ServerFnError> {
+pub async fn rerun_job(
+    id: String,
+    preset: String,
+    model: Option<String>,
+    size: Option<String>,
+) -> Result<String, ServerFnError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
+    let size =
+        match size.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) => Some(text.parse::<u32>().map_err(|_| {
+                ServerFnError::new("the input size must be a whole number, e.g. 512")
+            })?),
+            None => None,
+        };
+    let model = model.filter(|m| !m.is_empty());
     server_context()?
         .jobs
-        .rerun(&principal()?, &id, &preset)
+        .rerun(&principal()?, &id, &preset, model.as_deref(), size)
         .await
         .map_err(job_error)
+}
+
+/// An installed model, as a person picks one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ModelChoice {
+    pub name: String,
+    pub label: String,
+    pub family: String,
+    pub default_input_size: u32,
+}
+
+/// The installed models anyone signed in may colorize with.
+#[server(endpoint = "installed_models")]
+pub async fn installed_models() -> Result<Vec<ModelChoice>, ServerFnError> {
+    use crate::context::{internal, server_context};
+    crate::auth::principal()?;
+    let models = server_context()?
+        .engine
+        .registry()
+        .list()
+        .map_err(|e| internal("the models could not be listed", e))?;
+    Ok(models
+        .into_iter()
+        .map(|m| ModelChoice {
+            label: m.label().to_string(),
+            family: m.manifest.family.label().to_string(),
+            default_input_size: m.manifest.default_input_size,
+            name: m.manifest.name,
+        })
+        .collect())
 }
 
 #[server(endpoint = "delete_job")]
@@ -101,6 +145,7 @@ pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl Into
     let rerun = ServerAction::<RerunJob>::new();
     let delete = ServerAction::<DeleteJob>::new();
     let presets = Resource::new(|| (), |_| list_presets());
+    let models = Resource::new(|| (), |_| installed_models());
     let confirming = RwSignal::new(false);
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -122,6 +167,7 @@ pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl Into
                     let (id, current) = (rerun_id.clone(), current.clone());
                     async move {
                         let presets = presets.await.unwrap_or_default();
+                        let models = models.await.unwrap_or_default();
                         // Offer the first other preset: re-running with the same one is rarely meant.
                         let pick = presets.iter().find(|p| p.name != current).map(|p| p.name.clone());
                         view! {
@@ -140,8 +186,27 @@ pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl Into
                                     </select>
                                 </label>
                                 " "
+                                <label>
+                                    "on "
+                                    <select name="model" data-testid="rerun-model">
+                                        <option value="">"the preset's model"</option>
+                                        {models
+                                            .into_iter()
+                                            .map(|m| view! {
+                                                <option value=m.name.clone()>{format!("{} ({}, {} px)", m.label, m.family, m.default_input_size)}</option>
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                                " "
+                                <label>
+                                    "at "
+                                    <input name="size" inputmode="numeric" size="5" placeholder="its size" data-testid="rerun-size" aria-label="Model input size in pixels (empty: the model's or preset's)"/>
+                                    " px"
+                                </label>
+                                " "
                                 <button class="button" type="submit" data-testid="rerun-job">"Re-run"</button>
-                                <span class="meta">" A new job; this result stays."</span>
+                                <span class="meta">" Try another model or size: a new version of this photo, compared side by side with the others; this result stays."</span>
                             </ActionForm>
                         }
                     }

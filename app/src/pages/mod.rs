@@ -13,7 +13,11 @@ mod upload;
 mod users;
 
 pub use account::AccountPage;
-pub use admin::{engine_status, AdminPage, EngineReport, EngineStatus, ModelRow};
+pub use admin::{
+    cancel_model_download, download_model, engine_status, models_report, remove_model,
+    set_default_model, AdminPage, CancelModelDownload, DownloadModel, EngineReport, EngineStatus,
+    ModelsReportFn, RemoveModel, SetDefaultModel,
+};
 pub use detail::{
     apply_correction, choose_version, job_detail, photo_versions, review_photo, ApplyCorrection,
     ChooseVersion, JobDetail, JobDetailPage, PhotoPage, PhotoVersions, ResultDetail, ReviewPhoto,
@@ -24,7 +28,8 @@ pub use home::{
     active_model, system_status, ActiveModel, HomePage, ModelSummary, StatusReport, SystemStatus,
 };
 pub use job_actions::{
-    cancel_job, delete_job, rerun_job, retry_job, CancelJob, DeleteJob, RerunJob, RetryJob,
+    cancel_job, delete_job, installed_models, rerun_job, retry_job, CancelJob, DeleteJob,
+    InstalledModels, ModelChoice, RerunJob, RetryJob,
 };
 pub use login::{
     current_user, local_path, login, logout, CurrentUser, Login, LoginPage, Logout, SignOutButton,

@@ -162,14 +162,16 @@ pub fn UsersSection() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     users.await.map(|users| view! {
-                        <table class="jobs" data-testid="users-table">
-                            <thead>
-                                <tr><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Since"</th><th></th></tr>
-                            </thead>
-                            <tbody>
-                                {users.into_iter().map(|u| view! { <UserRowView user=u role disable reset delete/> }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll" tabindex="0" role="region" aria-label="Users">
+                            <table class="jobs" data-testid="users-table">
+                                <thead>
+                                    <tr><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Since"</th><th>"Actions"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {users.into_iter().map(|u| view! { <UserRowView user=u role disable reset delete/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     })
                 })}
             </Suspense>
@@ -189,13 +191,14 @@ fn UserRowView(
     let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
     let current = user.role.clone();
     let name = user.name.clone();
+    let role_label = format!("Role of {}", user.name);
     view! {
         <tr data-user=name>
             <td>{user.name}</td>
             <td>
                 <ActionForm action=role attr:class="inline">
                     <input type="hidden" name="id" value=id1/>
-                    <select name="role">
+                    <select name="role" aria-label=role_label>
                         {Role::ALL
                             .into_iter()
                             .map(|r| view! { <option value=r.as_str() selected=r.as_str() == current>{r.as_str()}</option> })

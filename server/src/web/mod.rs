@@ -302,6 +302,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         state.limits.request_timeout,
     );
     let api = Router::new()
+        .route("/models", get(api::list_models))
         .route("/jobs/zip", get(zip_download::download))
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/jobs/{id}/retry", post(api::retry_job))

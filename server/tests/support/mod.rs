@@ -73,9 +73,16 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
         serde_json::to_vec(&manifest).unwrap(),
     )
     .unwrap();
+    // The default is the administrator's choice (as on a server started without
+    // --default-model), so that tests can change it from the Admin page.
+    let imported = dir.join("imported");
+    std::fs::create_dir_all(&imported).unwrap();
+    if !imported.join("default-model").exists() {
+        std::fs::write(imported.join("default-model"), "tiny").unwrap();
+    }
     Arc::new(engine::Engine::new(
         runtime,
-        Registry::new(models, dir.join("imported"), Some("tiny".into())),
+        Registry::new(models, imported, None),
         Default::default(),
     ))
 }

@@ -31,7 +31,7 @@ pub async fn choose_version(id: String) -> Result<(), ServerFnError> {
 pub fn version_name(number: usize, job: &JobRow) -> String {
     let how = match super::correct::summary(job.correction.as_deref()) {
         Some(summary) => format!("corrected: {summary}"),
-        None => format!("{}, {} px", job.preset, job.input_size),
+        None => format!("{}, {}, {} px", job.model, job.preset, job.input_size),
     };
     format!("Version {number} · {how}")
 }

@@ -5,6 +5,7 @@ mod events;
 mod files;
 mod idempotency;
 mod jobs;
+mod models;
 mod openapi;
 mod submit;
 mod versions;
@@ -15,6 +16,7 @@ pub use files::{job_original, job_preview, job_result, job_thumbnail};
 pub use idempotency::release_interrupted as release_interrupted_idempotency_keys;
 pub(crate) use jobs::readable;
 pub use jobs::{cancel_job, get_job, list_jobs, retry_job, JobFilter};
+pub use models::list_models;
 pub use openapi::{document as openapi_document, ApiDoc};
 pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};
 pub use versions::{

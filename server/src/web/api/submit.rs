@@ -22,6 +22,8 @@ pub struct SubmitForm {
     preset: Option<String>,
     /// Model input size S, a multiple of 32; overrides the preset's.
     size: Option<u32>,
+    /// An installed model (see `GET /api/v1/models`); overrides the preset's.
+    model: Option<String>,
     /// `png` (default) or `jpeg`.
     format: Option<String>,
     /// A batch id (UUID) to add the files to; default a new batch.
@@ -42,6 +44,8 @@ struct Submission {
     label: Option<String>,
     preset: Option<String>,
     size: Option<u32>,
+    /// An installed model instead of the preset's.
+    model: Option<String>,
     format: String,
     batch_id: String,
 }
@@ -109,6 +113,7 @@ async fn submit_files(
         label: None,
         preset: None,
         size: None,
+        model: None,
         format: "png".into(),
         batch_id: uuid::Uuid::now_v7().to_string(),
     };
@@ -119,10 +124,11 @@ async fn submit_files(
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "preset" | "size" | "format" | "batch" | "private" | "label" => {
+            "preset" | "size" | "model" | "format" | "batch" | "private" | "label" => {
                 let value = field.text().await.map_err(ApiError::bad_form)?;
                 match name.as_str() {
                     "preset" => submission.preset = Some(value),
+                    "model" if !value.is_empty() => submission.model = Some(value),
                     "label" if value.is_empty() || value == "none" => submission.label = None,
                     "label" => match engine::label::Label::parse(&value) {
                         Some(label) => submission.label = Some(label.code().to_string()),
@@ -157,7 +163,11 @@ async fn submit_files(
                 let settings = resolved
                     .get_or_insert_with(|| {
                         service
-                            .resolve(submission.preset.as_deref(), submission.size)
+                            .resolve(
+                                submission.preset.as_deref(),
+                                submission.size,
+                                submission.model.as_deref(),
+                            )
                             .map_err(|e| e.to_string())
                     })
                     .clone();

@@ -1,0 +1,80 @@
+//! Administration: where inference runs, signing, the models (`models`) and the users.
+
+mod models;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use models::{
+    cancel_model_download, download_model, models_report, remove_model, set_default_model,
+    CancelModelDownload, DownloadModel, ModelsReportFn, ModelsSection, RemoveModel,
+    SetDefaultModel,
+};
+
+use super::users::UsersSection;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EngineReport {
+    pub provider: String,
+    pub device: String,
+    /// Who signs results with Content Credentials, in words; `None` when nobody does.
+    pub signer: Option<String>,
+}
+
+#[server(endpoint = "engine_status")]
+pub async fn engine_status() -> Result<EngineReport, ServerFnError> {
+    use crate::context::{internal, server_context};
+    crate::auth::require(|p| p.is_admin())?;
+    let ctx = server_context()?;
+    let engine = ctx.engine.clone();
+    let default = engine
+        .model(None)
+        .map_err(|e| internal("the default model is not available", e))?;
+    Ok(EngineReport {
+        provider: default.execution.provider.clone(),
+        device: default.execution.device.clone(),
+        signer: ctx.signer.as_ref().map(|s| s.to_string()),
+    })
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let report = Resource::new(|| (), |_| engine_status());
+    view! {
+        <h1>"Admin"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(report) => {
+                        view! {
+                            <section class="card">
+                                <h2>"Inference"</h2>
+                                <dl class="facts" data-testid="execution">
+                                    <dt>"Execution provider"</dt>
+                                    <dd>{report.provider}</dd>
+                                    <dt>"Device"</dt>
+                                    <dd>{report.device}</dd>
+                                </dl>
+                            </section>
+                            <section class="card">
+                                <h2>"Content Credentials"</h2>
+                                <p data-testid="signing">
+                                    {match report.signer {
+                                        Some(signer) => format!(
+                                            "Results are signed with a C2PA manifest by {signer}. It names the original and the colorization, and any change to the file breaks it."
+                                        ),
+                                        None => "Not signed: no signing certificate is configured. Results still carry their XMP provenance; start Tinct with --c2pa-cert and --c2pa-key to sign them too (see the README).".to_string(),
+                                    }}
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <ModelsSection/>
+        <UsersSection/>
+    }
+}
