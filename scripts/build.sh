@@ -19,6 +19,7 @@ if [ "$what" != server ]; then
   wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name tinct \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
   cp style/tinct.css "$site/pkg/tinct.css"
+  cp style/favicon.svg "$site/pkg/favicon.svg"
 fi
 if [ "$what" != site ]; then
   say "Building the server ($profile)"

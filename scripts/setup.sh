@@ -64,8 +64,8 @@ PY
   rm -rf "$wheels"
 fi
 
-if [ ! -d end2end/node_modules/playwright-core ]; then
-  say "Installing the browser-test driver (npm playwright-core)"
+if [ ! -d end2end/node_modules/playwright-core ] || [ ! -d end2end/node_modules/axe-core ]; then
+  say "Installing the browser-test driver and accessibility checker (npm playwright-core, axe-core)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
 fi
 

@@ -1,7 +1,7 @@
 // Starts the built Tinct server on a free loopback port with a fresh data directory, and
 // launches Debian's Chromium through playwright-core.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -111,4 +111,22 @@ export async function openHydrated(context, url) {
   const response = await page.goto(url);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
   return { page, response, errors };
+}
+
+const axeSource = readFileSync(path.join(repoRoot, 'end2end', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules) on the page as it stands and answers its serious and
+ * critical violations, one line each with the elements concerned. The script is evaluated
+ * through the browser's debugging protocol, so the page's Content-Security-Policy stays on.
+ */
+export async function seriousViolations(page) {
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations'],
+  }));
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
 }

@@ -21,8 +21,17 @@ after(async () => {
 });
 
 test('the home page renders on the server and is saved as a screenshot', async () => {
-  const { page, response } = await openHydrated(session, server.url);
+  const failed = [];
+  const context = session;
+  const { page, response } = await openHydrated(context, server.url);
+  page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
   assert.equal(response.status(), 200);
+  // The page names its icon, and the icon is there (no 404 on every page).
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  assert.equal((await context.request.get(`${server.url}${icon}`)).status(), 200);
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  assert.deepEqual(failed, []);
   assert.match(await page.locator('h1').innerText(), /colour back/i);
   assert.match(await page.locator('footer').innerText(), /Tinct \d+\.\d+\.\d+/);
   await page.screenshot({ path: path.join(outputDir, 'home.png'), fullPage: true });

@@ -48,6 +48,10 @@ test('uploaded scans come back in colour live, and a bad file is refused with a 
     { timeout: 120_000 },
   );
   await page.waitForFunction(() => [...document.querySelectorAll('.upload-row img')].every((img) => img.complete && img.naturalWidth > 0));
+  // Rows show the small cached JPEG, not the full-size result.
+  for (const src of await page.locator('.upload-row img').evaluateAll((imgs) => imgs.map((img) => img.getAttribute('src')))) {
+    assert.match(src, /\/api\/v1\/jobs\/[0-9a-f-]{36}\/thumbnail$/);
+  }
   assert.match(await page.locator('[data-testid="batch"] h2').innerText(), /3 of 4 done, 1 not colorized/);
   assert.match(page.url(), /\/upload\?batch=[0-9a-f-]{36}$/);
   await page.screenshot({ path: path.join(outputDir, 'upload.png'), fullPage: true });

@@ -27,19 +27,6 @@ fn decode_result(bytes: &[u8]) -> DynamicImage {
     image::load_from_memory(bytes).unwrap()
 }
 
-/// Mean absolute difference per RGB channel, in 8-bit levels.
-fn mean_abs_diff(a: &DynamicImage, b: &DynamicImage) -> [f64; 3] {
-    let (a, b) = (a.to_rgb8(), b.to_rgb8());
-    assert_eq!(a.dimensions(), b.dimensions());
-    let mut sums = [0f64; 3];
-    for (pa, pb) in a.pixels().zip(b.pixels()) {
-        for c in 0..3 {
-            sums[c] += (f64::from(pa[c]) - f64::from(pb[c])).abs();
-        }
-    }
-    sums.map(|s| s / f64::from(a.width() * a.height()))
-}
-
 #[test]
 fn matches_the_python_reference_pipeline() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +35,7 @@ fn matches_the_python_reference_pipeline() {
     let result = engine.colorize(&input, &request()).unwrap();
     let ours = decode_result(&result.bytes);
     let reference = image::open(common::data("reference_output.png")).unwrap();
-    let diff = mean_abs_diff(&ours, &reference);
+    let diff = common::mean_abs_diff(&ours, &reference);
     assert!(
         diff.iter().all(|&d| d < 1.0),
         "mean abs diff per channel {diff:?} (must be < 1 level)"

@@ -7,20 +7,6 @@ mod common;
 use engine::family::Family;
 use engine::registry::ImportOptions;
 use engine::{ColorizeRequest, EngineError};
-use image::DynamicImage;
-
-/// Mean absolute difference per RGB channel, in 8-bit levels.
-fn mean_abs_diff(a: &DynamicImage, b: &DynamicImage) -> [f64; 3] {
-    let (a, b) = (a.to_rgb8(), b.to_rgb8());
-    assert_eq!(a.dimensions(), b.dimensions());
-    let mut sums = [0f64; 3];
-    for (pa, pb) in a.pixels().zip(b.pixels()) {
-        for c in 0..3 {
-            sums[c] += (f64::from(pa[c]) - f64::from(pb[c])).abs();
-        }
-    }
-    sums.map(|s| s / f64::from(a.width() * a.height()))
-}
 
 /// Imports `graph` without naming its family, checks the family found, colorizes the
 /// reference input at S = 64 and compares with the reference pipeline's result.
@@ -54,7 +40,7 @@ fn matches_reference(graph: &str, family: Family) {
         .unwrap();
     let ours = image::load_from_memory(&result.bytes).unwrap();
     let reference = image::open(common::data(&format!("reference_{name}.png"))).unwrap();
-    let diff = mean_abs_diff(&ours, &reference);
+    let diff = common::mean_abs_diff(&ours, &reference);
     assert!(
         diff.iter().all(|&d| d < 1.0),
         "{graph}: mean abs diff per channel {diff:?} (must be < 1 level)"

@@ -262,3 +262,69 @@ async fn the_openapi_document_describes_exactly_the_routes_that_answer() {
         );
     }
 }
+
+/// Sends `uri` accepting gzip; answers the status, `Content-Encoding` and the decoded body.
+async fn get_gzip(
+    app: &support::TestApp,
+    uri: &str,
+) -> (StatusCode, Option<String>, Vec<u8>, usize) {
+    use std::io::Read;
+    let response = app
+        .send(
+            Request::get(uri)
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let status = response.status();
+    let encoding = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap().to_string());
+    let sent = to_bytes(response.into_body(), 64 << 20).await.unwrap();
+    let body = if encoding.as_deref() == Some("gzip") {
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&sent[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        decoded
+    } else {
+        sent.to_vec()
+    };
+    (status, encoding, body, sent.len())
+}
+
+#[tokio::test]
+async fn pages_and_the_bundle_are_sent_compressed_and_images_are_not() {
+    let app = test_app(1, 100).await;
+    // A stand-in for the wasm bundle: compressible, like real code.
+    let pkg = app.dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let bundle: Vec<u8> = (0..400_000u32).map(|i| (i % 251 % 17) as u8).collect();
+    std::fs::write(pkg.join("tinct.wasm"), &bundle).unwrap();
+    let (status, encoding, body, sent) = get_gzip(&app, "/pkg/tinct.wasm").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(body, bundle, "the bundle arrives intact");
+    assert!(
+        sent * 5 < bundle.len(),
+        "sent {sent} of {} bytes",
+        bundle.len()
+    );
+
+    let (status, encoding, body, _) = get_gzip(&app, "/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert!(String::from_utf8_lossy(&body).contains("<html"));
+
+    // An image (already compressed) is sent as it is.
+    std::fs::write(
+        pkg.join("favicon.png"),
+        std::fs::read(support::test_data("reference_input.png")).unwrap(),
+    )
+    .unwrap();
+    let (status, encoding, _, _) = get_gzip(&app, "/pkg/favicon.png").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(encoding, None);
+}

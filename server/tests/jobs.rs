@@ -12,7 +12,9 @@ use engine::content_credentials::{verify, ContentCredentials};
 use serde_json::Value;
 use tokio_stream::StreamExt;
 
-use support::{json, make_signing_cert, multipart, test_app, test_app_with, test_data, TestApp};
+use support::{
+    json, make_signing_cert, multipart, server_fn, test_app, test_app_with, test_data, TestApp,
+};
 
 fn png_bytes() -> Vec<u8> {
     std::fs::read(test_data("reference_input.png")).unwrap()
@@ -242,20 +244,6 @@ async fn result_bytes(app: &TestApp, id: &str) -> Vec<u8> {
 }
 
 /// Calls a server function the way a form without JavaScript does.
-async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String) {
-    let request = Request::post(format!("/api/{name}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::from(form.to_string()))
-        .unwrap();
-    let response = app.send(request).await;
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
 fn stored_files(app: &TestApp, folder: &str) -> usize {
     walk(&app.dir.path().join("data/objects").join(folder))
 }

@@ -8,21 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
-use support::{json as read_json, multipart, serve, test_app, test_data, TestApp};
-
-async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String) {
-    let request = Request::post(format!("/api/{name}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::from(form.to_string()))
-        .unwrap();
-    let response = app.send(request).await;
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
+use support::{json as read_json, multipart, serve, server_fn, test_app, test_data, TestApp};
 
 async fn report(app: &TestApp) -> Value {
     let (status, body) = server_fn(app, "models_report", "").await;

@@ -66,3 +66,16 @@ pub fn tiny_engine(dir: &Path) -> Engine {
         EngineSettings::default(),
     )
 }
+
+/// Mean absolute difference per RGB channel, in 8-bit levels.
+pub fn mean_abs_diff(a: &image::DynamicImage, b: &image::DynamicImage) -> [f64; 3] {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    assert_eq!(a.dimensions(), b.dimensions());
+    let mut sums = [0f64; 3];
+    for (pa, pb) in a.pixels().zip(b.pixels()) {
+        for c in 0..3 {
+            sums[c] += (f64::from(pa[c]) - f64::from(pb[c])).abs();
+        }
+    }
+    sums.map(|s| s / f64::from(a.width() * a.height()))
+}

@@ -20,6 +20,8 @@ use engine::content_credentials::ContentCredentials;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -363,6 +365,11 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
                 .with_expiry(Expiry::OnInactivity(time::Duration::days(7))),
         )
         .layer(middleware::from_fn(headers::security_headers))
+        // Pages, JSON and the wasm bundle go compressed (the bundle shrinks about five-fold);
+        // images, ZIPs and event streams as they are.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/zip")),
+        ))
         .layer(
             // One line per request: method, path, status and duration.
             TraceLayer::new_for_http()

@@ -295,3 +295,18 @@ pub async fn serve_with(
     ));
     address
 }
+
+/// Calls a server function as a script would (form-encoded, JSON answer), as the admin.
+pub async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, String) {
+    let request = Request::post(format!("/api/{name}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    let response = app.send(request).await;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}

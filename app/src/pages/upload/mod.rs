@@ -360,11 +360,17 @@ fn RowView(row: FileRow) -> impl IntoView {
             .get()
             .map(|id| format!("/api/v1/jobs/{id}/result"))
     };
+    // The small cached JPEG, not the full-size result (which may be tens of megabytes).
+    let thumbnail = move || {
+        row.job_id
+            .get()
+            .map(|id| format!("/api/v1/jobs/{id}/thumbnail"))
+    };
     view! {
         <li class="upload-row" data-status=move || row.status.get() data-testid="upload-row">
             <div class="thumb">
                 <Show when=move || row.status.get() == "done">
-                    <img src=result alt=move || format!("Colorized {}", row.name.get()) loading="lazy"/>
+                    <img src=thumbnail alt=move || format!("Colorized {}", row.name.get()) loading="lazy"/>
                 </Show>
             </div>
             <div class="what">
