@@ -72,11 +72,11 @@ impl ModelService {
         Catalogue::load(&shipped, &local)
     }
 
-    /// Everything the Admin page shows about models.
-    pub fn report(&self) -> Result<ModelsReport, ModelError> {
+    /// The installed models, the default marked (the API's list; no catalogue is read).
+    pub fn installed(&self) -> Result<Vec<InstalledModel>, ModelError> {
         let registry = self.engine.registry();
         let default = registry.default_name();
-        let installed: Vec<InstalledModel> = registry
+        Ok(registry
             .list()?
             .into_iter()
             .map(|m| InstalledModel {
@@ -90,7 +90,13 @@ impl ModelService {
                 source: m.manifest.source,
                 name: m.manifest.name,
             })
-            .collect();
+            .collect())
+    }
+
+    /// Everything the Admin page shows about models.
+    pub fn report(&self) -> Result<ModelsReport, ModelError> {
+        let registry = self.engine.registry();
+        let installed = self.installed()?;
         let (catalogue, catalogue_error) = match self.catalogue() {
             Ok(catalogue) => (catalogue, None),
             Err(e) => (Catalogue::default(), Some(e.to_string())),

@@ -16,6 +16,10 @@ pub async fn list_models(
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Vec<InstalledModel>>, ApiError> {
     super::readable(&who)?;
-    let report = state.context.models.report().map_err(ApiError::internal)?;
-    Ok(Json(report.installed))
+    let installed = state
+        .context
+        .models
+        .installed()
+        .map_err(ApiError::internal)?;
+    Ok(Json(installed))
 }
