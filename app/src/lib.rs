@@ -21,8 +21,8 @@ use leptos_router::path;
 
 use components::layout::{Footer, Header};
 use pages::{
-    AccountPage, AdminPage, GalleryPage, HistoryPage, HomePage, JobDetailPage, LoginPage, NotFound,
-    UploadPage,
+    AccountPage, AdminPage, BatchesPage, GalleryPage, HistoryPage, HomePage, JobDetailPage,
+    LoginPage, NotFound, UploadPage,
 };
 
 /// The file name (without extension) of the wasm bundle and stylesheet under `/pkg`.
@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("upload") view=UploadPage/>
+                    <Route path=path!("batches") view=BatchesPage/>
                     <Route path=path!("gallery") view=GalleryPage/>
                     <Route path=path!("gallery/:id") view=JobDetailPage/>
                     <Route path=path!("history") view=HistoryPage/>

@@ -56,7 +56,8 @@ test('after hydration the status button calls a server function that reads SQLit
 test('the menu reaches every page, each with its own content', async () => {
   const { page, errors } = await openHydrated(session, server.url);
   const pages = [
-    ['Upload', '/upload', /Upload/, /Portrait/],
+    ['Upload', '/upload', /Upload/, /Drop scans or a folder here/],
+    ['Batches', '/batches', /Batches/, /No batches yet/],
     ['Gallery', '/gallery', /Gallery/, /No restored images yet/],
     ['History', '/history', /History/, /No jobs yet/],
     ['Admin', '/admin', /Admin/, /CPUExecutionProvider/],

@@ -26,7 +26,6 @@ const file = (name, relative) => ({ name, mimeType: 'image/png', buffer: readFil
 
 test('uploaded scans come back in colour live, and a bad file is refused with a message', async () => {
   const { page, errors } = await openHydrated(session, `${server.url}/upload`);
-  await page.check('input[name="preset"][value="portrait"]');
   await page.setInputFiles('[data-testid="file-input"]', [
     file('harbour.png', 'engine/tests/data/reference_input.png'),
     file('street.png', 'engine/tests/data/reference_output.png'),
@@ -36,6 +35,10 @@ test('uploaded scans come back in colour live, and a bad file is refused with a 
 
   const rows = page.locator('[data-testid="upload-row"]');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="upload-row"]').length === 4);
+  // Nothing is sent before Start: the files are listed, ready, with their sizes.
+  assert.equal(await page.locator('[data-testid="upload-row"][data-status="ready"]').count(), 4);
+  await page.check('input[name="preset"][value="portrait"]');
+  await page.click('[data-testid="start"]');
   const refused = rows.filter({ hasText: 'invoice.jpg' });
   await refused.locator('.error').waitFor({ timeout: 30_000 });
   assert.match(await refused.innerText(), /Refused/);
@@ -52,7 +55,7 @@ test('uploaded scans come back in colour live, and a bad file is refused with a 
   for (const src of await page.locator('.upload-row img').evaluateAll((imgs) => imgs.map((img) => img.getAttribute('src')))) {
     assert.match(src, /\/api\/v1\/jobs\/[0-9a-f-]{36}\/thumbnail$/);
   }
-  assert.match(await page.locator('[data-testid="batch"] h2').innerText(), /3 of 4 done, 1 not colorized/);
+  assert.match(await page.locator('[data-testid="batch"] h2').innerText(), /3 of 4 colorized, 1 not colorized/);
   assert.match(page.url(), /\/upload\?batch=[0-9a-f-]{36}$/);
   await page.screenshot({ path: path.join(outputDir, 'upload.png'), fullPage: true });
 
@@ -110,6 +113,13 @@ test('the gallery shows each result; the detail view compares it with its origin
   assert.match(await compare.getAttribute('style'), /--pos: 20%/);
   const clip = await page.locator('.compare img.after').evaluate((img) => getComputedStyle(img).clipPath);
   assert.match(clip, /inset\(0(px)? 0(px)? 0(px)? 20%\)/);
+  // 100 %: full-size previews, one image pixel per screen pixel, panned in a scrolling viewport.
+  await page.selectOption('[data-testid="zoom"]', 'full');
+  await page.waitForFunction(() => [...document.querySelectorAll('.compare img')]
+    .every((img) => img.src.includes('size=full') && img.complete && img.naturalWidth === 240));
+  assert.equal(await compare.evaluate((el) => Math.round(el.getBoundingClientRect().width)), 240);
+  assert.match(await compare.getAttribute('style'), /--pos: 20%/);
+  await page.selectOption('[data-testid="zoom"]', 'fit');
 
   const facts = await page.locator('[data-testid="provenance"]').innerText();
   assert.match(facts, /tinct-mini \(sha256 [0-9a-f]{12}…\)/);
@@ -133,7 +143,6 @@ test('the gallery shows each result; the detail view compares it with its origin
 
 test('files dropped on the page are uploaded too, with the visible label chosen', async () => {
   const { page, errors } = await openHydrated(session, `${server.url}/upload`);
-  await page.selectOption('[data-testid="visible-label"]', 'zh');
   const scan = readFileSync(path.join(repoRoot, 'engine/tests/data/reference_input.png')).toString('base64');
   const transfer = await page.evaluateHandle((b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -144,6 +153,9 @@ test('files dropped on the page are uploaded too, with the visible label chosen'
   }, scan);
   await page.dispatchEvent('[data-testid="drop-zone"]', 'dragover', { dataTransfer: transfer });
   await page.dispatchEvent('[data-testid="drop-zone"]', 'drop', { dataTransfer: transfer });
+  await page.waitForSelector('[data-testid="start"]:not([disabled])');
+  await page.selectOption('[data-testid="visible-label"]', 'zh');
+  await page.click('[data-testid="start"]');
   await page.waitForFunction(
     () => document.querySelectorAll('[data-testid="upload-row"][data-status="done"]').length === 2,
     null,

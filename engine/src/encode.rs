@@ -23,13 +23,26 @@ pub enum OutputFormat {
 pub const DEFAULT_JPEG_QUALITY: u8 = 92;
 
 impl OutputFormat {
-    /// The format a job's `output_format` names (`png`, `jpeg`); anything else is PNG.
+    /// The format a job's `output_format` names (`png`, `jpeg`, `jpeg:85` for a quality);
+    /// anything else is PNG.
     pub fn from_name(name: &str) -> OutputFormat {
-        match name {
+        let (format, quality) = name.split_once(':').unwrap_or((name, ""));
+        match format {
             "jpeg" | "jpg" => OutputFormat::Jpeg {
-                quality: DEFAULT_JPEG_QUALITY,
+                quality: quality
+                    .parse::<u8>()
+                    .map_or(DEFAULT_JPEG_QUALITY, |q| q.clamp(1, 100)),
             },
             _ => OutputFormat::Png,
+        }
+    }
+    /// What a job stores: `png`, `jpeg`, or `jpeg:QUALITY` for another than the default.
+    pub fn stored_name(self) -> String {
+        match self {
+            OutputFormat::Jpeg { quality } if quality != DEFAULT_JPEG_QUALITY => {
+                format!("jpeg:{quality}")
+            }
+            other => other.name().to_string(),
         }
     }
     /// The name a job stores (`png`, `jpeg`).
@@ -77,4 +90,28 @@ pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>> {
         }
     }
     Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_name_keeps_the_jpeg_quality() {
+        let chosen = OutputFormat::Jpeg { quality: 70 };
+        assert_eq!(chosen.stored_name(), "jpeg:70");
+        assert_eq!(OutputFormat::from_name("jpeg:70"), chosen);
+        assert_eq!(
+            OutputFormat::from_name("jpeg"),
+            OutputFormat::Jpeg {
+                quality: DEFAULT_JPEG_QUALITY
+            }
+        );
+        assert_eq!(
+            OutputFormat::from_name("jpeg:0"),
+            OutputFormat::Jpeg { quality: 1 }
+        );
+        assert_eq!(OutputFormat::from_name("jpeg:x").stored_name(), "jpeg");
+        assert_eq!(OutputFormat::from_name("png").stored_name(), "png");
+    }
 }

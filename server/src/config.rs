@@ -213,6 +213,10 @@ pub struct ServeArgs {
     /// Most files in one submission.
     #[arg(long, env = "TINCT_MAX_FILES", default_value_t = 1000)]
     pub max_files: usize,
+    /// What happens to an upload whose content was already colorized, unless the upload says:
+    /// `colorize` it again (the row says how often it was done before) or `skip` it.
+    #[arg(long, env = "TINCT_DUPLICATES", value_enum, default_value_t = DuplicatesArg::Colorize)]
+    pub duplicates: DuplicatesArg,
     /// Largest whole submission (all its files together), in MiB; a request declaring more is
     /// refused before anything is read.
     #[arg(long, env = "TINCT_MAX_SUBMISSION_MB", default_value_t = 4096)]
@@ -364,5 +368,21 @@ impl Common {
             self.data_dir.join("models"),
             self.default_model.clone(),
         )
+    }
+}
+
+/// `--duplicates`: see `app::jobs::batches::Duplicates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DuplicatesArg {
+    Colorize,
+    Skip,
+}
+
+impl From<DuplicatesArg> for app::jobs::batches::Duplicates {
+    fn from(arg: DuplicatesArg) -> Self {
+        match arg {
+            DuplicatesArg::Colorize => app::jobs::batches::Duplicates::Colorize,
+            DuplicatesArg::Skip => app::jobs::batches::Duplicates::Skip,
+        }
     }
 }

@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
                         view! {
                             <nav aria-label="Main">
                                 {staff.then(|| view! { <A href="/upload">"Upload"</A> })}
+                                <A href="/batches">"Batches"</A>
                                 <A href="/gallery">"Gallery"</A>
                                 <A href="/history">"History"</A>
                                 {admin.then(|| view! { <A href="/admin">"Admin"</A> })}

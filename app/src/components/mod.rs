@@ -2,4 +2,5 @@
 
 pub mod empty_state;
 pub mod layout;
+pub mod local_time;
 pub mod review_filter;

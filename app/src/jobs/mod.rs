@@ -3,6 +3,7 @@
 //! reads them back as these types, not by string keys. `read` (server only) is the one place
 //! that lists and shows jobs.
 
+pub mod batches;
 #[cfg(feature = "ssr")]
 pub mod events;
 #[cfg(feature = "ssr")]
@@ -235,6 +236,22 @@ pub struct FileOutcome {
     /// Why it was refused, in words for the person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The same content was colorized before: how often, and the newest result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<Duplicate>,
+    /// Not queued, because its content was already colorized (the upload asked to skip such).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+}
+
+/// Content colorized before, as an upload's answer says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Duplicate {
+    /// Finished colorizations of the same content the submitter may see.
+    pub times: i64,
+    /// The newest of them.
+    pub job_id: String,
 }
 
 /// What a submission answers: its batch and each file's fate, in the order sent.

@@ -123,7 +123,7 @@ pub struct Completion {
 
 #[derive(Clone)]
 pub struct JobQueue {
-    db: SqlitePool,
+    pub(crate) db: SqlitePool,
     /// Most jobs waiting at once; more are refused, not buffered.
     limit: i64,
 }
@@ -182,6 +182,25 @@ impl JobQueue {
         let mut ids = Vec::with_capacity(jobs.len());
         for job in jobs {
             let id = uuid::Uuid::now_v7().to_string();
+            if let Some(batch_id) = &job.batch_id {
+                // Every batch has a name: a ComfyUI prompt is named after its id, other batches
+                // after the time they were started (the page names its batches before this).
+                let name = prompt.map(|p| format!("ComfyUI prompt {}", p.prompt_id));
+                super::batches::ensure(
+                    &mut tx,
+                    batch_id,
+                    name.as_deref(),
+                    job.owner_id,
+                    job.submitted_by.as_deref(),
+                )
+                .await?;
+                // A file listed, refused or skipped before is now a job.
+                sqlx::query("DELETE FROM batch_files WHERE batch_id = ? AND name = ?")
+                    .bind(batch_id)
+                    .bind(&job.original_name)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
                                    preset, input_size, model, output_format, visible_label, parent_id,
@@ -222,18 +241,6 @@ impl JobQueue {
         }
         tx.commit().await?;
         Ok((ids, number))
-    }
-
-    /// Whether `batch_id` has jobs of anyone other than `owner_id` (a batch belongs to whoever
-    /// started it).
-    pub async fn batch_of_another(&self, batch_id: &str, owner_id: i64) -> Result<bool, JobError> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ? AND owner_id IS NOT ?)",
-        )
-        .bind(batch_id)
-        .bind(owner_id)
-        .fetch_one(&self.db)
-        .await?)
     }
 
     /// Records an uploaded original (stored once per content hash).

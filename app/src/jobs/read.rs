@@ -21,6 +21,8 @@ pub enum Order {
     NewestByCreated,
     /// Oldest first (a batch in the order it was sent).
     Oldest,
+    /// By file name (then newest first), paging with `offset`.
+    Name,
 }
 
 /// A filter over the jobs; every field narrows it.
@@ -41,8 +43,44 @@ pub struct JobQuery {
     pub before_created: Option<String>,
     /// Paging: only jobs whose id sorts below this one.
     pub before_id: Option<String>,
+    /// Words to find in the file name, the batch name or the review note (all of them).
+    pub search: Option<String>,
     pub order: Order,
     pub limit: i64,
+    /// Rows skipped first (paging by name).
+    pub offset: i64,
+}
+
+/// How a search is answered.
+#[derive(Debug, PartialEq)]
+enum Search {
+    /// An FTS5 query: every word quoted (so nothing in it is an operator), all of them required.
+    Words(String),
+    /// A `LIKE` pattern on the file name: the trigram index finds parts of words of 3 characters
+    /// or more, so a search with a shorter word is answered this way.
+    Like(String),
+}
+
+fn search_terms(search: &str) -> Option<Search> {
+    let words: Vec<&str> = search.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    if words.iter().any(|w| w.chars().count() < 3) {
+        let escaped = search
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        return Some(Search::Like(format!("%{escaped}%")));
+    }
+    Some(Search::Words(
+        words
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" "),
+    ))
 }
 
 /// The jobs `who` may see that match `query`.
@@ -55,14 +93,23 @@ pub async fn list(
         Order::NewestById => "id DESC",
         Order::NewestByCreated => "created_at DESC, id DESC",
         Order::Oldest => "created_at, id",
+        Order::Name => "original_name COLLATE NOCASE, id DESC",
+    };
+    let search = query.search.as_deref().and_then(search_terms);
+    let (matching, like) = match search {
+        Some(Search::Words(words)) => (Some(words), None),
+        Some(Search::Like(pattern)) => (None, Some(pattern)),
+        None => (None, None),
     };
     sqlx::query_as::<_, JobRow>(&format!(
         "SELECT {COLUMNS} FROM job_rows AS jobs
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR preset = ?2) AND (?3 IS NULL OR batch_id = ?3)
                AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < date(?5, '+1 day'))
                AND (?6 IS NULL OR created_at < ?6) AND (?7 IS NULL OR id < ?7)
-               AND (?9 IS NULL OR review_state = ?9) AND (NOT ?10 OR chosen OR batch_id IS NULL) AND {}
-         ORDER BY {order} LIMIT ?8",
+               AND (?9 IS NULL OR review_state = ?9) AND (NOT ?10 OR chosen OR batch_id IS NULL)
+               AND (?11 IS NULL OR id IN (SELECT job_id FROM job_search WHERE job_search MATCH ?11))
+               AND (?12 IS NULL OR original_name LIKE ?12 ESCAPE '\\') AND {}
+         ORDER BY {order} LIMIT ?8 OFFSET ?13",
         who.visible_jobs()
     ))
     .bind(query.status)
@@ -75,6 +122,9 @@ pub async fn list(
     .bind(query.limit)
     .bind(query.review)
     .bind(query.chosen_only)
+    .bind(matching)
+    .bind(like)
+    .bind(query.offset.max(0))
     .fetch_all(db)
     .await
 }
@@ -316,6 +366,23 @@ pub async fn results(
     select.fetch_all(db).await
 }
 
+/// The chosen finished version of every photo of a batch `who` may see, in name order.
+pub async fn batch_results(
+    db: &SqlitePool,
+    who: &Principal,
+    batch: &str,
+) -> Result<Vec<JobResult>, sqlx::Error> {
+    sqlx::query_as::<_, JobResult>(&format!(
+        "SELECT {COLUMNS}, result_key FROM job_rows AS jobs
+         WHERE batch_id = ? AND status = 'done' AND chosen AND result_key IS NOT NULL AND {}
+         ORDER BY original_name COLLATE NOCASE",
+        who.visible_jobs()
+    ))
+    .bind(batch)
+    .fetch_all(db)
+    .await
+}
+
 /// How many jobs wait or run (ComfyUI's `queue_remaining`: counts only, no job details).
 pub async fn pending_count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")
@@ -331,4 +398,27 @@ pub async fn pending_for_model(db: &SqlitePool, model: &str) -> Result<i64, sqlx
     .bind(model)
     .fetch_one(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_are_quoted_words_or_a_like_pattern() {
+        assert_eq!(search_terms("  "), None);
+        assert_eq!(
+            search_terms("castle 1931"),
+            Some(Search::Words("\"castle\" \"1931\"".into()))
+        );
+        // Operators and quotes are searched for, not obeyed.
+        assert_eq!(
+            search_terms("a\"b AND NEAR"),
+            Some(Search::Words("\"a\"\"b\" \"AND\" \"NEAR\"".into()))
+        );
+        assert_eq!(
+            search_terms("HA 1_%"),
+            Some(Search::Like("%HA 1\\_\\%%".into()))
+        );
+    }
 }

@@ -15,16 +15,19 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
+use super::batches;
 use super::events::JobEvents;
 use super::queue::{ComfyPrompt, CorrectionOf, JobQueue, NewJob, StoredJob};
 use super::{JobError, JobEvent, JobStatus, ReviewState};
 use crate::auth::Principal;
 use crate::storage::{ObjectKey, ObjectStore};
 
-/// What an intake limits, whoever submits.
+/// What an intake limits and decides, whoever submits.
 #[derive(Debug, Clone)]
 pub struct IntakeLimits {
     pub max_file_bytes: u64,
+    /// Content already colorized: again, or skipped, when the upload does not say.
+    pub duplicates: super::batches::Duplicates,
 }
 
 #[derive(Clone)]
@@ -145,7 +148,7 @@ impl JobService {
 
     /// Refuses adding to a batch that someone else started.
     pub async fn check_batch(&self, who: &Principal, batch_id: &str) -> Result<(), JobError> {
-        if self.queue.batch_of_another(batch_id, who.user_id).await? {
+        if super::batches::of_another(&self.queue.db, batch_id, who.user_id).await? {
             return Err(JobError::BatchOfAnother);
         }
         Ok(())
@@ -410,5 +413,172 @@ impl JobService {
         self.queue.choose(id, &job).await?;
         self.publish(id, &job, job.status);
         Ok(())
+    }
+}
+
+/// Batches: a name and description given by their owner, and the files of a batch that are not
+/// jobs (listed before the upload, refused, skipped as already colorized), kept with the batch.
+impl JobService {
+    /// Names batch `id` (a new batch is made) and describes it; only its owner may.
+    pub async fn name_batch(
+        &self,
+        who: &Principal,
+        id: &str,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<(), JobError> {
+        if !who.can_submit() {
+            return Err(JobError::Forbidden);
+        }
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(JobError::Refused("that is not a batch id".into()));
+        }
+        self.check_batch(who, id).await?;
+        let name = batches::clean_text(name, batches::MAX_NAME_CHARS)
+            .ok_or_else(|| JobError::Refused("give the batch a name".into()))?;
+        let description =
+            description.and_then(|d| batches::clean_text(d, batches::MAX_DESCRIPTION_CHARS));
+        batches::name(&self.queue.db, id, &name, description.as_deref(), who).await?;
+        Ok(())
+    }
+
+    /// Records the files chosen for batch `id` before their upload starts: a reload during the
+    /// upload then shows which never arrived.
+    pub async fn list_batch_files(
+        &self,
+        who: &Principal,
+        id: &str,
+        files: &[(String, i64)],
+    ) -> Result<(), JobError> {
+        if !who.can_submit() {
+            return Err(JobError::Forbidden);
+        }
+        self.check_batch(who, id).await?;
+        if files.len() > super::read::BATCH_LIMIT as usize {
+            return Err(JobError::Refused(format!(
+                "at most {} files in one batch",
+                super::read::BATCH_LIMIT
+            )));
+        }
+        let files: Vec<(String, i64)> = files
+            .iter()
+            .map(|(name, bytes)| (batches::sanitize_name(name), *bytes))
+            .collect();
+        batches::list_files(&self.queue.db, id, &files).await?;
+        Ok(())
+    }
+
+    /// Keeps a refused upload in its batch, with the reason.
+    pub async fn keep_refusal(
+        &self,
+        who: &Principal,
+        batch_id: &str,
+        name: &str,
+        reason: &str,
+    ) -> Result<(), JobError> {
+        let mut tx = self.queue.db.begin().await?;
+        batches::ensure(&mut tx, batch_id, None, Some(who.user_id), Some(&who.name)).await?;
+        tx.commit().await?;
+        let file = batches::KeptFile {
+            name,
+            state: batches::FileState::Refused,
+            message: reason,
+            original_sha256: None,
+            duplicate_of: None,
+            settings: None,
+        };
+        batches::keep_file(&self.queue.db, batch_id, file).await?;
+        Ok(())
+    }
+
+    /// How often `who` has seen this content colorized, and the newest result.
+    pub async fn colorized_before(
+        &self,
+        who: &Principal,
+        sha256: &str,
+    ) -> Result<(i64, Option<String>), JobError> {
+        Ok(batches::colorized_before(&self.queue.db, who, sha256).await?)
+    }
+
+    /// Keeps an upload that was not queued because its content was already colorized; the
+    /// settings it came with are kept to colorize it after all.
+    pub async fn keep_skipped(
+        &self,
+        job: &NewJob,
+        times: i64,
+        newest: Option<&str>,
+    ) -> Result<(), JobError> {
+        let Some(batch_id) = &job.batch_id else {
+            return Ok(());
+        };
+        let settings = batches::SkippedSettings {
+            preset: job.preset.clone(),
+            input_size: job.input_size,
+            model: job.model.clone(),
+            output_format: job.output_format.clone(),
+            visible_label: job.visible_label.clone(),
+            private: job.private,
+        };
+        let mut tx = self.queue.db.begin().await?;
+        batches::ensure(
+            &mut tx,
+            batch_id,
+            None,
+            job.owner_id,
+            job.submitted_by.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        let file = batches::KeptFile {
+            name: &job.original_name,
+            state: batches::FileState::Skipped,
+            message: &batches::already_colorized(times),
+            original_sha256: Some(&job.original_sha256),
+            duplicate_of: newest,
+            settings: serde_json::to_string(&settings).ok(),
+        };
+        batches::keep_file(&self.queue.db, batch_id, file).await?;
+        Ok(())
+    }
+
+    /// Colorizes a file of batch `id` that was skipped as already colorized, with the settings it
+    /// came with. Answers the new job's id.
+    pub async fn colorize_skipped(
+        &self,
+        who: &Principal,
+        id: &str,
+        name: &str,
+    ) -> Result<String, JobError> {
+        if !who.can_submit() {
+            return Err(JobError::Forbidden);
+        }
+        self.check_batch(who, id).await?;
+        let (sha256, settings) = batches::skipped(&self.queue.db, id, name)
+            .await?
+            .ok_or(JobError::NotFound)?;
+        let settings: batches::SkippedSettings =
+            serde_json::from_str(&settings).map_err(|e| JobError::Io(std::io::Error::other(e)))?;
+        if !self.store.exists(&ObjectKey::original(&sha256)?).await? {
+            return Err(JobError::NotNow(
+                "its original was deleted with its other versions; upload the file again".into(),
+            ));
+        }
+        let job = NewJob {
+            batch_id: Some(id.to_string()),
+            submitted_by: Some(who.name.clone()),
+            owner_id: Some(who.user_id),
+            private: settings.private,
+            original_name: name.to_string(),
+            original_sha256: sha256,
+            preset: settings.preset,
+            input_size: settings.input_size,
+            model: settings.model,
+            output_format: settings.output_format,
+            visible_label: settings.visible_label,
+            comfy_output: None,
+            correction: None,
+        };
+        let (mut ids, _) = self.submit(&[job], None).await?;
+        ids.pop().ok_or(JobError::NotFound)
     }
 }

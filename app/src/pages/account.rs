@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::local_time::LocalTime;
+
 use super::login::server_message;
 use crate::auth::TokenRow;
 
@@ -180,9 +182,10 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn TokenTable(tokens: Vec<TokenRow>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     view! {
+        <div class="table-scroll" role="region" aria-label="API tokens" tabindex="0">
         <table class="jobs" data-testid="tokens-table">
             <thead>
-                <tr><th>"Name"</th><th>"Scopes"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th></th></tr>
+                <tr><th>"Name"</th><th>"Scopes"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Actions"</th></tr>
             </thead>
             <tbody>
                 {tokens
@@ -193,9 +196,15 @@ fn TokenTable(tokens: Vec<TokenRow>, revoke: ServerAction<RevokeToken>) -> impl 
                             <tr>
                                 <td>{t.name}</td>
                                 <td>{t.scopes}</td>
-                                <td>{t.created_at}</td>
-                                <td>{t.expires_at.unwrap_or_else(|| "never".into())}</td>
-                                <td>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                <td><LocalTime iso=t.created_at/></td>
+                                <td>{match t.expires_at {
+                                    Some(at) => view! { <LocalTime iso=at/> }.into_any(),
+                                    None => "never".into_any(),
+                                }}</td>
+                                <td>{match t.last_used_at {
+                                    Some(at) => view! { <LocalTime iso=at/> }.into_any(),
+                                    None => "never".into_any(),
+                                }}</td>
                                 <td>
                                     {if live {
                                         view! {
@@ -215,5 +224,6 @@ fn TokenTable(tokens: Vec<TokenRow>, revoke: ServerAction<RevokeToken>) -> impl 
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }

@@ -31,6 +31,12 @@ pub struct GalleryFilter {
     /// With a batch: show its photos as these two models coloured them, side by side.
     pub compare_a: Option<String>,
     pub compare_b: Option<String>,
+    /// Words to find in file names, batch names and review notes.
+    pub q: Option<String>,
+    /// `newest` (blank), `oldest` or `name`.
+    pub sort: Option<String>,
+    /// Paging for the `oldest` and `name` orders: the page number, from 0.
+    pub page: Option<String>,
 }
 
 impl GalleryFilter {
@@ -46,7 +52,43 @@ impl GalleryFilter {
             before: q.get("before"),
             compare_a: q.get("compare_a"),
             compare_b: q.get("compare_b"),
+            q: q.get("q"),
+            sort: q.get("sort"),
+            page: q.get("page"),
         }
+    }
+
+    /// Whether anything narrows the gallery beyond its default (finished photos).
+    pub fn narrowed(&self) -> bool {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        [
+            &self.preset,
+            &self.batch,
+            &self.review,
+            &self.from,
+            &self.to,
+            &self.q,
+        ]
+        .into_iter()
+        .any(given)
+            || self
+                .status
+                .as_deref()
+                .is_some_and(|s| !s.is_empty() && s != "done")
+    }
+
+    /// The page number of the `oldest` and `name` orders.
+    pub fn page_number(&self) -> i64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0)
+            .clamp(0, 100_000)
+    }
+
+    /// Whether this order pages by number (else by the last id shown).
+    pub fn pages_by_number(&self) -> bool {
+        matches!(self.sort.as_deref(), Some("oldest" | "name"))
     }
 
     /// The batch and the two models to compare, when all three are given.
@@ -59,21 +101,33 @@ impl GalleryFilter {
         ))
     }
 
-    /// The query string for this filter, paging from `before`.
-    pub fn href(&self, before: Option<&str>) -> String {
-        let field = |v: &Option<String>| v.clone().unwrap_or_default();
-        format!(
-            "/gallery?status={}&preset={}&batch={}&review={}&from={}&to={}&compare_a={}&compare_b={}&before={}",
-            field(&self.status),
-            field(&self.preset),
-            field(&self.batch),
-            field(&self.review),
-            field(&self.from),
-            field(&self.to),
-            field(&self.compare_a),
-            field(&self.compare_b),
-            before.unwrap_or_default()
-        )
+    /// The address of this filter, paging from `before` (newest first) or to page `page`.
+    pub fn href(&self, before: Option<&str>, page: Option<i64>) -> String {
+        let mut address = form_urlencoded::Serializer::new(String::from("/gallery?"));
+        let fields = [
+            ("status", &self.status),
+            ("preset", &self.preset),
+            ("batch", &self.batch),
+            ("review", &self.review),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("compare_a", &self.compare_a),
+            ("compare_b", &self.compare_b),
+            ("q", &self.q),
+            ("sort", &self.sort),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                address.append_pair(name, value);
+            }
+        }
+        if let Some(before) = before {
+            address.append_pair("before", before);
+        }
+        if let Some(page) = page {
+            address.append_pair("page", &page.to_string());
+        }
+        address.finish()
     }
 }
 
@@ -95,6 +149,11 @@ pub async fn list_results(
             ))),
             d => Ok(d),
         }
+    };
+    let (order, offset) = match blank(filter.sort.clone()).as_deref() {
+        Some("name") => (Order::Name, filter.page_number() * GALLERY_PAGE),
+        Some("oldest") => (Order::Oldest, filter.page_number() * GALLERY_PAGE),
+        _ => (Order::NewestById, 0),
     };
     let status = match blank(filter.status).as_deref() {
         None => Some(JobStatus::Done),
@@ -119,9 +178,11 @@ pub async fn list_results(
         batch: blank(filter.batch),
         from_day: day(filter.from)?,
         to_day: day(filter.to)?,
-        before_id: blank(filter.before),
-        order: Order::NewestById,
+        before_id: blank(filter.before).filter(|_| order == Order::NewestById),
+        search: blank(filter.q),
+        order,
         limit: GALLERY_PAGE,
+        offset,
         ..JobQuery::default()
     };
     let rows = read::list(&ctx.db, &who, &query)
@@ -222,6 +283,9 @@ pub fn GalleryPage() -> impl IntoView {
     let filter = move || GalleryFilter::from_query(&query.read());
     let results = Resource::new(filter, list_results);
     let models = Resource::new(|| (), |_| crate::pages::installed_models());
+    let batches = Resource::new(|| (), |_| crate::pages::list_batches());
+    let presets = Resource::new(|| (), |_| crate::pages::list_presets());
+    let user = Resource::new(|| (), |_| crate::pages::current_user());
     let comparison = Resource::new(
         move || filter().comparison(),
         |wanted| async move {
@@ -233,19 +297,28 @@ pub fn GalleryPage() -> impl IntoView {
             }
         },
     );
-    // The "older" link keeps the filter and pages on from the last result shown.
+    // The next page keeps the filter: newest first pages on from the last result shown, the
+    // other orders by page number.
     let filter_untracked = move || GalleryFilter::from_query(&query.read_untracked());
     let older = move |results: &[JobRow]| {
-        (results.len() as i64 == GALLERY_PAGE)
-            .then(|| results.last().map(|j| filter_untracked().href(Some(&j.id))))
-            .flatten()
-            .map(|href| view! { <p><a class="button" href=href data-testid="older">"Older results →"</a></p> })
+        let current = filter_untracked();
+        if results.len() as i64 != GALLERY_PAGE {
+            return None;
+        }
+        let href = if current.pages_by_number() {
+            current.href(None, Some(current.page_number() + 1))
+        } else {
+            current.href(Some(&results.last()?.id), None)
+        };
+        Some(view! { <p><a class="button" href=href data-testid="older">"More results →"</a></p> })
     };
     let value = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
     let selected = move |status: &'static str| {
         move || query.read().get("status").unwrap_or_default() == status
     };
-    // After a bulk decision the server comes back here saying how many it decided.
+    let sorted =
+        move |sort: &'static str| move || query.read().get("sort").unwrap_or_default() == sort;
+    // After a bulk action the server comes back here saying what it did, or why not.
     let refused = move || {
         query.read().get("refused").map(|reason| {
             view! { <p role="alert" class="error" data-testid="bulk-refused">{reason}</p> }
@@ -253,17 +326,30 @@ pub fn GalleryPage() -> impl IntoView {
     };
     let notice = move || {
         let q = query.read();
+        if let Some(sentence) = q.get("bulk") {
+            return Some(
+                view! { <p role="status" class="notice" data-testid="bulk-notice">{sentence}</p> }
+                    .into_any(),
+            );
+        }
         let decided = q.get("decided")?;
         let state = q.get("review").and_then(|s| ReviewState::parse(&s))?;
-        Some(view! {
-            <p role="status" class="notice" data-testid="bulk-notice">
-                {format!("{decided} photo(s) marked {}.", state.label())}
-            </p>
-        })
+        Some(
+            view! {
+                <p role="status" class="notice" data-testid="bulk-notice">
+                    {format!("{decided} photo(s) marked {}.", state.label())}
+                </p>
+            }
+            .into_any(),
+        )
     };
     view! {
         <h1>"Gallery"</h1>
-        <form class="filters" method="get" action="/gallery">
+        <form class="filters" method="get" action="/gallery" role="search">
+            <label>
+                "Search "
+                <input type="search" name="q" placeholder="file, batch or note" value=value("q") data-testid="search"/>
+            </label>
             <label>
                 "Status "
                 <select name="status">
@@ -277,57 +363,85 @@ pub fn GalleryPage() -> impl IntoView {
             </label>
             <ReviewFilter testid="review-filter"/>
             <label>
-                "Preset "
-                <input name="preset" placeholder="e.g. portrait" value=value("preset")/>
+                "Sort "
+                <select name="sort" data-testid="sort">
+                    <option value="">"newest first"</option>
+                    <option value="oldest" selected=sorted("oldest")>"oldest first"</option>
+                    <option value="name" selected=sorted("name")>"by file name"</option>
+                </select>
             </label>
-            <label>
-                "Batch "
-                <input name="batch" placeholder="batch id" value=value("batch")/>
-            </label>
-            <label>"From " <input type="date" name="from" value=value("from")/></label>
-            <label>"To " <input type="date" name="to" value=value("to")/></label>
             <Suspense>
                 {move || Suspend::new(async move {
-                    let models = models.await.unwrap_or_default();
-                    let option_list = move |key: &'static str| {
-                        let current = query.read_untracked().get(key).unwrap_or_default();
-                        models
-                            .iter()
-                            .map(|m| {
-                                let selected = m.name == current;
-                                view! { <option value=m.name.clone() selected=selected>{m.label.clone()}</option> }
-                            })
-                            .collect_view()
-                    };
+                    let batches = batches.await.unwrap_or_default();
+                    let current = query.read_untracked().get("batch").unwrap_or_default();
                     view! {
-                        <fieldset class="compare-models">
-                            <legend>"Compare two models (with a batch)"</legend>
-                            <label>
-                                "Model "
-                                <select name="compare_a" data-testid="compare-a">
-                                    <option value="">"—"</option>
-                                    {option_list("compare_a")}
-                                </select>
-                            </label>
-                            <label>
-                                " and "
-                                <select name="compare_b" data-testid="compare-b">
-                                    <option value="">"—"</option>
-                                    {option_list("compare_b")}
-                                </select>
-                            </label>
-                        </fieldset>
+                        <label>
+                            "Batch "
+                            <select name="batch" data-testid="batch-filter">
+                                <option value="">"all batches"</option>
+                                {batches
+                                    .into_iter()
+                                    .map(|b| {
+                                        let selected = b.id == current;
+                                        view! { <option value=b.id selected=selected>{b.name}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
                     }
                 })}
             </Suspense>
-            <button class="button" type="submit">"Filter"</button>
+            <details class="more-filters">
+                <summary>"More filters"</summary>
+                <label>
+                    "Preset "
+                    <input name="preset" placeholder="e.g. portrait" value=value("preset")/>
+                </label>
+                <label>"From " <input type="date" name="from" value=value("from")/></label>
+                <label>"To " <input type="date" name="to" value=value("to")/></label>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let models = models.await.unwrap_or_default();
+                        let option_list = move |key: &'static str| {
+                            let current = query.read_untracked().get(key).unwrap_or_default();
+                            models
+                                .iter()
+                                .map(|m| {
+                                    let selected = m.name == current;
+                                    view! { <option value=m.name.clone() selected=selected>{m.label.clone()}</option> }
+                                })
+                                .collect_view()
+                        };
+                        view! {
+                            <fieldset class="compare-models">
+                                <legend>"Compare two models (with a batch)"</legend>
+                                <label>
+                                    "Model "
+                                    <select name="compare_a" data-testid="compare-a">
+                                        <option value="">"—"</option>
+                                        {option_list("compare_a")}
+                                    </select>
+                                </label>
+                                <label>
+                                    " and "
+                                    <select name="compare_b" data-testid="compare-b">
+                                        <option value="">"—"</option>
+                                        {option_list("compare_b")}
+                                    </select>
+                                </label>
+                            </fieldset>
+                        }
+                    })}
+                </Suspense>
+            </details>
+            <button class="button" type="submit">"Show"</button>
         </form>
         <Suspense>
             {move || Suspend::new(async move {
                 match comparison.await {
                     Ok(Some(pairs)) => Some(view! { <ModelComparison pairs/> }.into_any()),
                     Ok(None) => None,
-                    Err(e) => Some(view! { <p class="error">{e.to_string()}</p> }.into_any()),
+                    Err(e) => Some(view! { <p class="error">{crate::pages::login::server_message(&e)}</p> }.into_any()),
                 }
             })}
         </Suspense>
@@ -335,7 +449,21 @@ pub fn GalleryPage() -> impl IntoView {
         {refused}
         <Suspense fallback=|| view! { <p>"Loading the gallery…"</p> }>
             {move || Suspend::new(async move {
+                let staff = user
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|who| who.role != crate::auth::Role::Viewer);
+                let presets = presets.await.unwrap_or_default();
                 match results.await {
+                    Ok(results) if results.is_empty() && filter_untracked().narrowed() => {
+                        view! {
+                            <EmptyState title="Nothing matches" action=("/gallery", "Show every photo")>
+                                <p>"No photo matches this search or filter. Try fewer words, another batch, or “All” statuses."</p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
                     Ok(results) if results.is_empty() => {
                         view! {
                             <EmptyState title="No restored images yet" action=("/upload", "Upload scans")>
@@ -349,70 +477,32 @@ pub fn GalleryPage() -> impl IntoView {
                     }
                     Ok(results) => {
                         let older = older(&results);
+                        let back = filter_untracked().href(None, None);
+                        let batch = filter_untracked().batch.filter(|b| !b.is_empty());
                         view! {
-                            <form method="get" action="/api/v1/jobs/zip" data-testid="zip-form">
-                            <p class="zip-bar">
-                                <button class="button" type="submit" data-testid="zip-download">"Download selected as ZIP"</button>
+                            <form method="get" action="/api/v1/jobs/zip" data-testid="zip-form" id="picked">
+                            <input type="hidden" name="back" value=back/>
+                            <div class="bulk-bar card">
+                                <label class="select-all">
+                                    <input type="checkbox" data-testid="select-all" on:change=select_all/>
+                                    " Select all on this page"
+                                </label>
+                                <button class="button small" type="submit" data-testid="zip-download">"Download selected (ZIP)"</button>
+                                {batch.map(|batch| view! {
+                                    <a class="button small" href=format!("/api/v1/jobs/zip?batch={batch}") download="" data-testid="zip-batch">
+                                        "Download the whole batch (ZIP)"
+                                    </a>
+                                })}
                                 <label>
                                     <input type="checkbox" name="only" value="approved" data-testid="zip-approved-only"/>
-                                    " Only approved photos (their chosen versions)"
+                                    " Only approved photos"
                                 </label>
-                                <span class="meta">" Tick the results you want; the ZIP holds them with a manifest of where each came from and its review."</span>
-                            </p>
-                            <p class="bulk-bar">
-                                <label>
-                                    "Note "
-                                    <input name="note" maxlength="2000" placeholder="optional, for all selected" data-testid="bulk-note"/>
-                                </label>
-                                <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
-                                    name="state" value="approved" data-testid="bulk-approve">"Approve selected"</button>
-                                <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
-                                    name="state" value="rejected" data-testid="bulk-reject">"Reject selected"</button>
-                            </p>
+                                {staff.then(|| view! { <BulkActions presets=presets.clone()/> })}
+                            </div>
                             <ul class="gallery-grid" data-testid="gallery-grid">
                                 {results
                                     .into_iter()
-                                    .map(|job| {
-                                        view! {
-                                            <li class="gallery-item">
-                                                {(job.status == JobStatus::Done)
-                                                    .then(|| view! {
-                                                        <label class="pick">
-                                                            <input type="checkbox" name="id" value=job.id.clone()/>
-                                                            " Select"
-                                                        </label>
-                                                    })}
-                                                <a href=format!("/gallery/{}", job.id)>
-                                                    {if job.status == JobStatus::Done {
-                                                        view! {
-                                                            <img
-                                                                src=format!("/api/v1/jobs/{}/thumbnail", job.id)
-                                                                alt=format!("Colorized {}", job.original_name)
-                                                                loading="lazy"
-                                                            />
-                                                        }
-                                                            .into_any()
-                                                    } else {
-                                                        view! {
-                                                            <span class=format!("placeholder status status-{}", job.status)>
-                                                                {job.status.as_str()}
-                                                            </span>
-                                                        }
-                                                            .into_any()
-                                                    }}
-                                                    <span class="name">{job.original_name}</span>
-                                                </a>
-                                                <span class="meta">
-                                                    {format!("{} · {} px · {}", job.preset, job.input_size, job.model)}
-                                                </span>
-                                                {(job.status == JobStatus::Done).then(|| view! {
-                                                    <span class=format!("badge review-{}", job.review_state.as_str()) data-testid="card-review">
-                                                        {job.review_state.label()}
-                                                    </span>
-                                                })}
-                                            </li>
-                                        }
-                                    })
+                                    .map(|job| view! { <GalleryCard job/> })
                                     .collect_view()}
                             </ul>
                             </form>
@@ -420,10 +510,111 @@ pub fn GalleryPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::pages::login::server_message(&e)}</p> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Ticks or clears every photo's box on the page.
+fn select_all(ev: leptos::ev::Event) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let checked = event_target_checked(&ev);
+        let boxes = document().query_selector_all("#picked input[name=id]");
+        if let Ok(boxes) = boxes {
+            for i in 0..boxes.length() {
+                if let Some(input) = boxes
+                    .get(i)
+                    .and_then(|b| b.dyn_into::<web_sys::HtmlInputElement>().ok())
+                {
+                    input.set_checked(checked);
+                }
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// What staff can do to the ticked photos (viewers do not see these).
+#[component]
+fn BulkActions(presets: Vec<crate::pages::PresetInfo>) -> impl IntoView {
+    view! {
+        <span class="bulk-actions">
+            <label>
+                "Note "
+                <input name="note" maxlength="2000" placeholder="optional, for a review" data-testid="bulk-note"/>
+            </label>
+            <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
+                name="state" value="approved" data-testid="bulk-approve">"Approve"</button>
+            <button class="button small" type="submit" formmethod="post" formaction="/api/v1/reviews"
+                name="state" value="rejected" data-testid="bulk-reject">"Reject"</button>
+            <button class="button small" type="submit" formmethod="post" formaction="/api/v1/jobs/bulk"
+                name="action" value="retry" data-testid="bulk-retry">"Retry"</button>
+            <button class="button small" type="submit" formmethod="post" formaction="/api/v1/jobs/bulk"
+                name="action" value="cancel" data-testid="bulk-cancel">"Cancel"</button>
+            <label>
+                "Re-run with "
+                <select name="preset" data-testid="bulk-preset">
+                    {presets
+                        .into_iter()
+                        .map(|p| view! { <option value=p.name>{p.title}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <button class="button small" type="submit" formmethod="post" formaction="/api/v1/jobs/bulk"
+                name="action" value="rerun" data-testid="bulk-rerun">"Re-run"</button>
+            <button class="button small danger" type="submit" formmethod="post" formaction="/api/v1/jobs/bulk"
+                name="action" value="delete" data-testid="bulk-delete">"Delete"</button>
+        </span>
+    }
+}
+
+#[component]
+fn GalleryCard(job: JobRow) -> impl IntoView {
+    let done = job.status == JobStatus::Done;
+    let name = job.original_name.clone();
+    view! {
+        <li class="gallery-item">
+            <label class="pick">
+                <input type="checkbox" name="id" value=job.id.clone() form="picked"/>
+                <span class="visually-hidden">{format!("Select {name}")}</span>
+                <span aria-hidden="true">" Select"</span>
+            </label>
+            <a href=format!("/gallery/{}", job.id)>
+                {if done {
+                    view! {
+                        <img
+                            src=format!("/api/v1/jobs/{}/thumbnail", job.id)
+                            alt=format!("Colorized {}", job.original_name)
+                            loading="lazy"
+                        />
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <span class=format!("placeholder status status-{}", job.status)>
+                            {job.status.as_str()}
+                        </span>
+                    }
+                        .into_any()
+                }}
+                <span class="name" title=job.original_name.clone()>
+                    {crate::pages::upload::middle_ellipsis(&job.original_name, 30)}
+                </span>
+            </a>
+            <span class="meta">
+                {format!("{} · {} px · {}", job.preset, job.input_size, job.model)}
+            </span>
+            {done.then(|| view! {
+                <span class=format!("badge review-{}", job.review_state.as_str()) data-testid="card-review">
+                    {job.review_state.label()}
+                </span>
+            })}
+        </li>
     }
 }
 

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::job_actions::QueueButtons;
 use crate::components::empty_state::EmptyState;
+use crate::components::local_time::{duration_text, LocalTime};
 use crate::components::review_filter::ReviewFilter;
 pub use crate::jobs::JobRow;
 
@@ -71,6 +72,8 @@ pub fn HistoryPage() -> impl IntoView {
         list_jobs(status, batch, before, review)
     });
     let jobs_refetch = Callback::new(move |_| jobs.refetch());
+    // Viewers read the history; the buttons that change jobs are for staff and admins.
+    let user = Resource::new(|| (), |_| crate::pages::current_user());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
     view! {
@@ -96,6 +99,11 @@ pub fn HistoryPage() -> impl IntoView {
         </form>
         <Suspense fallback=|| view! { <p>"Loading the job history…"</p> }>
             {move || Suspend::new(async move {
+                let may_edit = user
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|who| who.can_submit());
                 match jobs.await {
                     Ok(jobs) if jobs.is_empty() => {
                         view! {
@@ -123,12 +131,12 @@ pub fn HistoryPage() -> impl IntoView {
                             });
                         let changed = Callback::new(move |_| jobs_refetch.run(()));
                         view! {
-                            <JobTable jobs changed/>
+                            <JobTable jobs changed may_edit/>
                             {older.map(|href| view! { <p><a class="button" href=href>"Older jobs →"</a></p> })}
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::pages::login::server_message(&e)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -136,11 +144,11 @@ pub fn HistoryPage() -> impl IntoView {
 }
 
 #[component]
-fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
+fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>, may_edit: bool) -> impl IntoView {
     view! {
         // A narrow screen scrolls the table, not the page; the region can be scrolled by keyboard.
         <div class="table-scroll" role="region" aria-label="Jobs" tabindex="0">
-        <table class="jobs" data-testid="jobs-table">
+        <table class="jobs cards-on-phone" data-testid="jobs-table">
             <thead>
                 <tr>
                     <th>"File"</th>
@@ -151,40 +159,47 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>) -> impl IntoView {
                     <th>"Model"</th>
                     <th>"Submitted by"</th>
                     <th>"Queued"</th>
-                    <th>"Finished"</th>
+                    <th>"Took"</th>
                     <th>"Error"</th>
-                    <th></th>
+                    <th>"Actions"</th>
                 </tr>
             </thead>
             <tbody>
                 {jobs
                     .into_iter()
                     .map(|job| {
+                        // From the start of its run to its end (waiting in the queue not counted).
+                        let took = match (&job.started_at, &job.finished_at) {
+                            (Some(start), Some(end)) => duration_text(start, end).unwrap_or_default(),
+                            _ => String::new(),
+                        };
                         view! {
                             <tr>
-                                <td>
-                                    <a href=format!("/gallery/{}", job.id)>{job.original_name}</a>
+                                <td data-label="File">
+                                    <a href=format!("/gallery/{}", job.id) title=job.original_name.clone()>
+                                        {super::upload::middle_ellipsis(&job.original_name, 40)}
+                                    </a>
                                 </td>
-                                <td>
+                                <td data-label="Status">
                                     <span class=format!("status status-{}", job.status)>{job.status.as_str()}</span>
                                 </td>
-                                <td>{match super::detail::correction_summary(job.correction.as_deref()) {
+                                <td data-label="Preset">{match super::detail::correction_summary(job.correction.as_deref()) {
                                     Some(summary) => format!("{} (corrected: {summary})", job.preset),
                                     None => job.preset,
                                 }}</td>
-                                <td>{format!(
+                                <td data-label="Review">{format!(
                                     "{}{}",
                                     job.review_state.label(),
                                     job.review_note.map(|n| format!(": {n}")).unwrap_or_default()
                                 )}</td>
-                                <td>{job.input_size}</td>
-                                <td>{job.model}</td>
-                                <td>{job.submitted_by.unwrap_or_default()}</td>
-                                <td>{job.created_at}</td>
-                                <td>{job.finished_at.unwrap_or_default()}</td>
-                                <td>{job.error.unwrap_or_default()}</td>
-                                <td>
-                                    <QueueButtons id=job.id status=job.status changed/>
+                                <td data-label="Size">{job.input_size}</td>
+                                <td data-label="Model">{job.model}</td>
+                                <td data-label="Submitted by">{job.submitted_by.unwrap_or_default()}</td>
+                                <td data-label="Queued"><LocalTime iso=job.created_at/></td>
+                                <td data-label="Took">{took}</td>
+                                <td data-label="Error">{job.error.unwrap_or_default()}</td>
+                                <td data-label="Actions">
+                                    {may_edit.then(|| view! { <QueueButtons id=job.id status=job.status changed/> })}
                                 </td>
                             </tr>
                         }

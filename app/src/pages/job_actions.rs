@@ -133,7 +133,7 @@ pub fn QueueButtons(id: String, status: JobStatus, changed: Callback<()>) -> imp
     view! {
         {button}
         {move || match (cancel.value().get(), retry.value().get()) {
-            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <span class="error">{e.to_string()}</span> }),
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <span class="error" role="alert">{super::login::server_message(&e)}</span> }),
             _ => None,
         }}
     }
@@ -235,7 +235,7 @@ pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl Into
             {move || {
                 let rerun_failed = rerun.value().get().and_then(Result::err);
                 let delete_failed = delete.value().get().and_then(Result::err);
-                rerun_failed.or(delete_failed).map(|e| view! { <p class="error">{e.to_string()}</p> })
+                rerun_failed.or(delete_failed).map(|e| view! { <p class="error">{crate::pages::login::server_message(&e)}</p> })
             }}
         </section>
     }

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod batches;
 mod detail;
 mod gallery;
 mod history;
@@ -18,6 +19,7 @@ pub use admin::{
     set_default_model, AdminPage, CancelModelDownload, DownloadModel, EngineReport, EngineStatus,
     ModelsReportFn, RemoveModel, SetDefaultModel,
 };
+pub use batches::{list_batches, BatchesPage, ListBatches};
 pub use detail::{
     apply_correction, choose_version, job_detail, photo_versions, review_photo, ApplyCorrection,
     ChooseVersion, JobDetail, JobDetailPage, PhotoPage, PhotoVersions, ResultDetail, ReviewPhoto,
@@ -36,4 +38,7 @@ pub use login::{
     SESSION_EPOCH, SESSION_USER,
 };
 pub use not_found::NotFound;
-pub use upload::{list_presets, ListPresets, PresetInfo, UploadPage};
+pub use upload::{
+    batch_contents, colorize_skipped, intake_rules, list_presets, start_batch, BatchContents,
+    BatchOnPage, ChosenFile, IntakeRules, ListPresets, PresetInfo, UploadPage, UploadRules,
+};

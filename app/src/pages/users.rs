@@ -128,6 +128,20 @@ pub fn UsersSection() -> impl IntoView {
         .next()
         .map(|e| view! { <p class="error" data-testid="users-error">{server_message(&e)}</p> })
     };
+    // A password typed for a new user does not stay in the form once the user exists.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            #[cfg(feature = "hydrate")]
+            if let Some(form) = document()
+                .query_selector("[data-testid=add-user]")
+                .ok()
+                .flatten()
+                .and_then(|f| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlFormElement>(f).ok())
+            {
+                form.reset();
+            }
+        }
+    });
     let shown_password = move || {
         add.value()
             .get()

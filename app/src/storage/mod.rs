@@ -87,10 +87,15 @@ impl ObjectKey {
 /// The previews the server makes: gallery thumbnails and the comparison images.
 pub const THUMBNAIL_SIDE: u32 = 320;
 pub const COMPARE_SIDE: u32 = 1600;
-const PREVIEWS: [(&str, u32); 3] = [
+/// The full-size previews the detail view's 100 % zoom shows (made on first request; a JPEG side
+/// is at most this, so nothing is scaled down).
+pub const FULL_SIDE: u32 = 65_535;
+const PREVIEWS: [(&str, u32); 5] = [
     ("result", THUMBNAIL_SIDE),
     ("result", COMPARE_SIDE),
     ("original", COMPARE_SIDE),
+    ("result", FULL_SIDE),
+    ("original", FULL_SIDE),
 ];
 
 #[async_trait::async_trait]

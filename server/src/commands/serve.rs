@@ -70,6 +70,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             limits: Limits {
                 max_file_bytes: args.max_upload_mb << 20,
                 max_files: args.max_files,
+                duplicates: args.duplicates.into(),
                 login_attempts_per_minute: args.login_attempts,
                 submissions_per_minute: args.submissions_per_minute,
                 secure_cookies: args.secure_cookies,

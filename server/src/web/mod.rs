@@ -47,6 +47,8 @@ use error::ApiError;
 pub struct Limits {
     pub max_file_bytes: u64,
     pub max_files: usize,
+    /// Whether content already colorized is colorized again when an upload does not say.
+    pub duplicates: app::jobs::batches::Duplicates,
     /// Sign-in attempts per address and per account name in a minute.
     pub login_attempts_per_minute: u32,
     /// Submissions (requests to submit images) per person or token in a minute.
@@ -134,6 +136,7 @@ impl AppState {
             temp_dir: config.data_dir.join("tmp"),
             limits: IntakeLimits {
                 max_file_bytes: config.limits.max_file_bytes,
+                duplicates: config.limits.duplicates,
             },
             throttle: Arc::new(governor::RateLimiter::keyed(per_minute(
                 config.limits.submissions_per_minute,
@@ -306,6 +309,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
     let api = Router::new()
         .route("/models", get(api::list_models))
         .route("/jobs/zip", get(zip_download::download))
+        .route("/jobs/bulk", post(api::bulk))
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/jobs/{id}/retry", post(api::retry_job))
         .route("/jobs/{id}/result", get(api::job_result))

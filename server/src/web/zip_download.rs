@@ -1,4 +1,4 @@
-//! `GET /api/v1/jobs/zip?id=…&id=…`: chosen results as one ZIP, streamed while it is written
+//! `GET /api/v1/jobs/zip?id=…&id=…` (or `?batch=…`, a whole batch): chosen results as one ZIP, streamed while it is written
 //! (never built in memory), with a `manifest.csv` saying what each file is and where it came from.
 
 use std::collections::HashSet;
@@ -26,7 +26,7 @@ use app::storage::ObjectKey;
 const MAX_ITEMS: usize = 1000;
 
 #[utoipa::path(get, path = "/api/v1/jobs/zip", tag = "files",
-    params(("id" = Vec<String>, Query, description = "Job ids (repeat `id=`)")),
+    params(("id" = Vec<String>, Query, description = "Job ids (repeat `id=`)"), ("batch" = Option<String>, Query, description = "Instead of ids: every photo of this batch (its chosen version)")),
     responses((status = 200, description = "A streamed ZIP of the results with manifest.csv", content_type = "application/zip"), (status = 400, description = "No ids, or too many", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn download(
     State(state): State<AppState>,
@@ -37,6 +37,10 @@ pub async fn download(
     let query = query.unwrap_or_default();
     // `only=approved`: the chosen versions of approved photos among those picked.
     let approved_only = query.split('&').any(|pair| pair == "only=approved");
+    let batch = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("batch="))
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let ids: Vec<String> = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("id="))
@@ -45,17 +49,22 @@ pub async fn download(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    if ids.is_empty() {
-        return Err(ApiError::bad_request("choose at least one result"));
-    }
-    if ids.len() > MAX_ITEMS {
-        return Err(ApiError::bad_request(format!(
-            "at most {MAX_ITEMS} results per download"
-        )));
-    }
-    let mut items = read::results(&state.context.db, &who, &ids)
-        .await
-        .map_err(ApiError::internal)?;
+    let mut items = match batch {
+        Some(batch) => read::batch_results(&state.context.db, &who, batch)
+            .await
+            .map_err(ApiError::internal)?,
+        None if ids.is_empty() => {
+            return Err(ApiError::bad_request("choose at least one result"));
+        }
+        None if ids.len() > MAX_ITEMS => {
+            return Err(ApiError::bad_request(format!(
+                "at most {MAX_ITEMS} results per download (or download a whole batch)"
+            )));
+        }
+        None => read::results(&state.context.db, &who, &ids)
+            .await
+            .map_err(ApiError::internal)?,
+    };
     if approved_only {
         items.retain(|item| item.job.review_state == ReviewState::Approved && item.job.chosen);
         if items.is_empty() {

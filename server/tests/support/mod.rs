@@ -124,6 +124,7 @@ pub async fn test_app_with(
         limits: Limits {
             max_file_bytes: 10 << 20,
             max_files: 20,
+            duplicates: app::jobs::batches::Duplicates::Colorize,
             login_attempts_per_minute: 5,
             submissions_per_minute: 10_000,
             secure_cookies: false,

@@ -424,7 +424,7 @@ pub fn CorrectionEditor(
                         <a href=format!("/gallery/{new_id}")>"Open it"</a>
                     </p>
                 }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::pages::login::server_message(&e)}</p> }.into_any(),
             })}
         </section>
     }

@@ -11,6 +11,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use super::job_actions::{QueueButtons, ResultActions};
+use crate::components::local_time::{duration_text, LocalTime};
 use crate::jobs::{JobRow, JobStatus};
 use correct::CorrectionEditor;
 pub use correct::{apply_correction, summary as correction_summary, ApplyCorrection};
@@ -61,7 +62,7 @@ pub fn JobDetailPage() -> impl IntoView {
                 match detail.await {
                     Ok(Some(PhotoPage { job, may_edit })) => view! { <Detail job may_edit changed/> }.into_any(),
                     Ok(None) => view! { <h1>"No such result"</h1><p>"It may have been deleted."</p> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::pages::login::server_message(&e)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -101,12 +102,26 @@ fn Detail(job: ResultDetail, may_edit: bool, changed: Callback<()>) -> impl Into
         stage("preprocess_ms"),
         stage("postprocess_ms")
     );
-    let checksum = job
-        .model_sha256
-        .as_deref()
-        .map(|s| s.chars().take(12).collect::<String>())
-        .unwrap_or_default();
+    // A job that never ran has no model checksum to show.
+    let model = match job.model_sha256.as_deref() {
+        Some(sha) => format!(
+            "{} (sha256 {}…)",
+            job.model,
+            sha.chars().take(12).collect::<String>()
+        ),
+        None => job.model.clone(),
+    };
+    let took = match (&job.started_at, &job.finished_at) {
+        (Some(start), Some(end)) => duration_text(start, end).map(|d| format!(", took {d}")),
+        _ => None,
+    }
+    .unwrap_or_default();
     let what = match correct::summary(job.correction.as_deref()) {
+        // Only a finished result is a colorization; a failed or cancelled job made nothing.
+        _ if !done => format!(
+            "Nothing yet: this job is {}; no colour version was made.",
+            job.status.as_str()
+        ),
         Some(summary) => format!(
             "An AI-assisted colorization whose colours a person corrected ({summary}), and it says \
              so inside the file: its XMP metadata names the IPTC digital source type “composite \
@@ -120,11 +135,13 @@ fn Detail(job: ResultDetail, may_edit: bool, changed: Callback<()>) -> impl Into
     };
     view! {
         <h1>{job.original_name.clone()}</h1>
-        <p class="ai-label">"AI-assisted colorization — the colours are the model's guess, not the original record."</p>
+        {done.then(|| view! {
+            <p class="ai-label">"AI-assisted colorization — the colours are the model's guess, not the original record."</p>
+        })}
         <Compare job=job.clone() versions/>
         {job.error.clone().map(|e| view! { <p class="error">{e}</p> })}
         <div class="hero-actions">
-            <QueueButtons id=job.id.clone() status=job.status changed/>
+            {may_edit.then(|| view! { <QueueButtons id=job.id.clone() status=job.status changed/> })}
             {done.then(|| view! { <a class="button primary" href=format!("{base}/result") download="">"Download this version"</a> })}
             <a class="button" href=format!("{base}/original") download="">"Download original"</a>
         </div>
@@ -156,7 +173,7 @@ fn Detail(job: ResultDetail, may_edit: bool, changed: Callback<()>) -> impl Into
                 <dt>"Status"</dt>
                 <dd>{job.status.as_str()}</dd>
                 <dt>"Model"</dt>
-                <dd>{format!("{} (sha256 {checksum}…)", job.model)}</dd>
+                <dd>{model}</dd>
                 <dt>"Preset"</dt>
                 <dd>{job.preset.clone()}</dd>
                 <dt>"Model input size"</dt>
@@ -167,9 +184,15 @@ fn Detail(job: ResultDetail, may_edit: bool, changed: Callback<()>) -> impl Into
                     _ => "–".into(),
                 }}</dd>
                 <dt>"Submitted"</dt>
-                <dd>{format!("{} by {}", job.created_at, job.submitted_by.clone().unwrap_or_else(|| "–".into()))}</dd>
+                <dd>
+                    <LocalTime iso=job.created_at.clone()/>
+                    {format!(" by {}", job.submitted_by.clone().unwrap_or_else(|| "–".into()))}
+                </dd>
                 <dt>"Finished"</dt>
-                <dd>{job.finished_at.clone().unwrap_or_else(|| "–".into())}</dd>
+                <dd>{match job.finished_at.clone() {
+                    Some(at) => view! { <LocalTime iso=at/> {took} }.into_any(),
+                    None => "–".into_any(),
+                }}</dd>
                 <dt>"Time"</dt>
                 <dd>{timings}</dd>
             </dl>

@@ -92,7 +92,7 @@ pub fn ReviewPanel(
                     </p>
                 }
             })}
-            {move || review.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || review.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{crate::pages::login::server_message(&e)}</p> })}
         </section>
     }
 }

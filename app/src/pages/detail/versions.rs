@@ -51,10 +51,12 @@ impl Side {
         }
     }
 
-    fn src(&self, any_job: &str) -> String {
+    /// The preview's address: 1600 px, or at full size for the 100 % zoom.
+    fn src(&self, any_job: &str, full: bool) -> String {
+        let size = if full { "?size=full" } else { "" };
         match self {
-            Side::Original => format!("/api/v1/jobs/{any_job}/preview/original"),
-            Side::Version(id) => format!("/api/v1/jobs/{id}/preview/result"),
+            Side::Original => format!("/api/v1/jobs/{any_job}/preview/original{size}"),
+            Side::Version(id) => format!("/api/v1/jobs/{id}/preview/result{size}"),
         }
     }
 }
@@ -72,6 +74,19 @@ pub fn Compare(
     let left = RwSignal::new(Side::Original);
     let right = RwSignal::new(Side::Version(job.id.clone()));
     let side_by_side = RwSignal::new(false);
+    // `fit`: the whole photo on the screen; `full`: 100 %, one image pixel per screen pixel,
+    // panned by scrolling the viewport (mouse, touch or the arrow keys).
+    let zoom = RwSignal::new("fit".to_string());
+    let full = move || zoom.get() == "full";
+    let (width, height) = (
+        job.width.unwrap_or(1600).max(1),
+        job.height.unwrap_or(1200).max(1),
+    );
+    // Fitted, a tall scan is as high as the screen allows, not taller.
+    let sized = move || match full() {
+        true => format!("width: {width}px; max-width: none"),
+        false => format!("max-width: min(100%, calc(80vh * {width} / {height}))"),
+    };
     let id = job.id.clone();
     view! {
         <Suspense fallback=|| view! { <p>"Loading the comparison…"</p> }>
@@ -131,14 +146,23 @@ pub fn Compare(
                                     on:change=move |ev| side_by_side.set(event_target_checked(&ev))/>
                                 " Side by side"
                             </label>
+                            <label>
+                                "Zoom "
+                                <select data-testid="zoom" on:change=move |ev| zoom.set(event_target_value(&ev))>
+                                    <option value="fit">"fit to the screen"</option>
+                                    <option value="full">{format!("100 % ({width} × {height} px)")}</option>
+                                </select>
+                            </label>
                         </section>
+                        <div class="compare-viewport" class:zoomed=full tabindex="0" role="region"
+                            aria-label="The comparison; at 100 % scroll or use the arrow keys to pan" data-testid="compare-viewport">
                         <div
                             class=move || if side_by_side.get() { "compare side-by-side" } else { "compare" }
                             data-testid="compare"
-                            style=move || format!("--pos: {}%", position.get())
+                            style=move || format!("--pos: {}%; {}", position.get(), sized())
                         >
-                            <img src=move || left.get().src(&left_id) alt={let f = left_label.clone(); move || f(&left.get())} data-testid="compare-left-image"/>
-                            <img class="after" src=move || right.get().src(&right_id) alt={let f = right_label.clone(); move || f(&right.get())} data-testid="compare-right-image"/>
+                            <img src=move || left.get().src(&left_id, full()) alt={let f = left_label.clone(); move || f(&left.get())} data-testid="compare-left-image"/>
+                            <img class="after" src=move || right.get().src(&right_id, full()) alt={let f = right_label.clone(); move || f(&right.get())} data-testid="compare-right-image"/>
                             <span class="compare-label left">{move || left_label(&left.get())}</span>
                             <span class="compare-label right">{move || right_label(&right.get())}</span>
                             <input
@@ -150,6 +174,7 @@ pub fn Compare(
                                 prop:value=move || position.get().to_string()
                                 on:input=move |ev| position.set(event_target_value(&ev).parse().unwrap_or(50))
                             />
+                        </div>
                         </div>
                     }
                 })
@@ -182,7 +207,7 @@ pub fn VersionList(
                     Suspend::new(async move {
                         let all = match versions.await {
                             Ok(all) => all,
-                            Err(e) => return view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => return view! { <p class="error">{crate::pages::login::server_message(&e)}</p> }.into_any(),
                         };
                         view! {
                             <ol class="versions">
@@ -221,7 +246,7 @@ pub fn VersionList(
                     })
                 }}
             </Suspense>
-            {move || choose.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || choose.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{crate::pages::login::server_message(&e)}</p> })}
         </section>
     }
 }

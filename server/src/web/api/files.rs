@@ -4,14 +4,14 @@ use app::auth::Principal;
 use app::jobs::read::{self, JobFiles};
 use app::jobs::JobStatus;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::AppState;
-use app::storage::{ObjectKey, COMPARE_SIDE, THUMBNAIL_SIDE};
+use app::storage::{ObjectKey, COMPARE_SIDE, FULL_SIDE, THUMBNAIL_SIDE};
 
 /// `GET /api/v1/jobs/{id}/result`: the colorized image, as a download.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/result", tag = "files", params(("id" = String, Path, description = "Job id")),
@@ -82,18 +82,24 @@ pub async fn job_thumbnail(
 }
 
 /// `GET /api/v1/jobs/{id}/preview/{original|result}`: 1600 px JPEGs of the same size, for the
-/// before/after comparison (browsers cannot show TIFF originals).
+/// before/after comparison (browsers cannot show TIFF originals); `?size=full` at the original's
+/// full size, for the 100 % zoom.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/preview/{which}", tag = "files",
-    params(("id" = String, Path, description = "Job id"), ("which" = String, Path, description = "`original` or `result`")),
-    responses((status = 200, description = "A 1600 px JPEG", content_type = "image/jpeg"), (status = 404, description = "No such job or image", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
+    params(("id" = String, Path, description = "Job id"), ("which" = String, Path, description = "`original` or `result`"), ("size" = Option<String>, Query, description = "`full`: at the original's size instead of 1600 px")),
+    responses((status = 200, description = "A 1600 px (or full-size) JPEG", content_type = "image/jpeg"), (status = 404, description = "No such job or image", body = ErrorBody), (status = 401, description = "No session or token", body = ErrorBody),))]
 pub async fn job_preview(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((id, which)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let files = visible_files(&state, &who, &id).await?;
+    let side = match query.as_deref() {
+        Some("size=full") => FULL_SIDE,
+        _ => COMPARE_SIDE,
+    };
     match which.as_str() {
-        "original" | "result" => cached_preview(&state, &files, &which, COMPARE_SIDE).await,
+        "original" | "result" => cached_preview(&state, &files, &which, side).await,
         _ => Err(ApiError::not_found(
             "a preview is of the original or the result",
         )),

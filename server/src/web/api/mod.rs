@@ -1,6 +1,7 @@
 //! The native REST API under `/api/v1`: submit images, read and cancel jobs, fetch their files,
 //! follow their events.
 
+mod bulk;
 mod events;
 mod files;
 mod idempotency;
@@ -10,6 +11,7 @@ mod openapi;
 mod submit;
 mod versions;
 
+pub use bulk::bulk;
 pub use events::{events, EventFilter};
 pub(crate) use files::{file_response, mime_of};
 pub use files::{job_original, job_preview, job_result, job_thumbnail};

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, files, jobs, models, submit, versions};
+use super::{bulk, events, files, jobs, models, submit, versions};
 use crate::web::error::ErrorBody;
 use crate::web::zip_download;
 
@@ -36,9 +36,10 @@ use crate::web::zip_download;
         versions::choose,
         versions::correction_preview,
         versions::review_many,
+        bulk::bulk,
         models::list_models,
     ),
-    components(schemas(app::models::InstalledModel, app::jobs::JobRow, app::jobs::JobStatus, app::jobs::ReviewState, versions::NewVersion, versions::CorrectionBody, versions::ReviewBody, submit::SubmitResponse, submit::FileOutcome, submit::SubmitForm, ErrorBody)),
+    components(schemas(app::models::InstalledModel, app::jobs::JobRow, app::jobs::JobStatus, app::jobs::ReviewState, versions::NewVersion, versions::CorrectionBody, versions::ReviewBody, submit::SubmitResponse, submit::FileOutcome, app::jobs::Duplicate, bulk::BulkOutcome, bulk::BulkRefusal, submit::SubmitForm, ErrorBody)),
     modifiers(&BearerToken),
     security(("bearer" = []))
 )]

@@ -1,6 +1,9 @@
 //! `POST /api/v1/jobs`: uploads streamed to disk, checked by content, stored once, queued.
 
 use app::auth::Principal;
+pub use app::jobs::batches::sanitize_name;
+use app::jobs::batches::Duplicates;
+use app::jobs::Duplicate;
 pub use app::jobs::{FileOutcome, SubmitResponse};
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
@@ -26,8 +29,17 @@ pub struct SubmitForm {
     model: Option<String>,
     /// `png` (default) or `jpeg`.
     format: Option<String>,
+    /// JPEG quality, 1–100 (default 92).
+    quality: Option<u8>,
     /// A batch id (UUID) to add the files to; default a new batch.
     batch: Option<String>,
+    /// A name for a new batch (default: the time it was started).
+    batch_name: Option<String>,
+    /// A description of a new batch.
+    description: Option<String>,
+    /// Content that was already colorized: `colorize` it again or `skip` it (the server's
+    /// `--duplicates` when absent). Either way the file's answer says how often it was done.
+    duplicates: Option<String>,
     /// `true`: only the submitter and admins see these jobs.
     private: Option<bool>,
     /// A visible label on the results: `en` ("AI-assisted colorization"), `zh` ("AI辅助修复") or `none`.
@@ -47,7 +59,19 @@ struct Submission {
     /// An installed model instead of the preset's.
     model: Option<String>,
     format: String,
+    quality: Option<u8>,
     batch_id: String,
+    batch_name: Option<String>,
+    description: Option<String>,
+    duplicates: Duplicates,
+}
+
+/// What becomes of one submitted file.
+enum Outcome {
+    Queue(NewJob, Option<Duplicate>),
+    /// Already colorized, and the submission asked to skip such.
+    Skip(NewJob, Duplicate),
+    Refused(String),
 }
 
 /// `POST /api/v1/jobs`: multipart with optional `preset`, `size`, `format`, `batch` fields, then
@@ -115,16 +139,21 @@ async fn submit_files(
         size: None,
         model: None,
         format: "png".into(),
+        quality: None,
         batch_id: uuid::Uuid::now_v7().to_string(),
+        batch_name: None,
+        description: None,
+        duplicates: service.limits.duplicates,
     };
-    // Each file's name and either the job it asks for or why it was refused; all accepted
-    // files are queued together at the end, in one transaction.
-    let mut files: Vec<(String, Result<NewJob, String>)> = Vec::new();
+    // Each file's name and what becomes of it; all accepted files are queued together at the
+    // end, in one transaction.
+    let mut files: Vec<(String, Outcome)> = Vec::new();
     let mut resolved: Option<Result<Resolved, String>> = None;
     while let Some(field) = form.next_field().await.map_err(ApiError::bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "preset" | "size" | "model" | "format" | "batch" | "private" | "label" => {
+            "preset" | "size" | "model" | "format" | "quality" | "batch" | "batch_name"
+            | "description" | "duplicates" | "private" | "label" => {
                 let value = field.text().await.map_err(ApiError::bad_form)?;
                 match name.as_str() {
                     "preset" => submission.preset = Some(value),
@@ -144,6 +173,21 @@ async fn submit_files(
                     }
                     "format" if value == "jpeg" || value == "png" => submission.format = value,
                     "format" => return Err(ApiError::bad_request("format must be png or jpeg")),
+                    "quality" if !value.is_empty() => match value.parse::<u8>() {
+                        Ok(quality @ 1..=100) => submission.quality = Some(quality),
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                "quality must be a number from 1 to 100",
+                            ))
+                        }
+                    },
+                    "batch_name" => submission.batch_name = Some(value),
+                    "description" => submission.description = Some(value),
+                    "duplicates" => {
+                        submission.duplicates = Duplicates::parse(&value).ok_or_else(|| {
+                            ApiError::bad_request("duplicates must be colorize or skip")
+                        })?
+                    }
                     "batch" if uuid::Uuid::parse_str(&value).is_ok() => {
                         service.check_batch(&submission.who, &value).await?;
                         submission.batch_id = value
@@ -173,11 +217,25 @@ async fn submit_files(
                     .clone();
                 let outcome = match settings {
                     Ok(settings) => match service.intake(field).await {
-                        Ok(stored) => Ok(new_job(&submission, settings, &original, stored.sha256)),
-                        Err(JobError::Refused(reason)) => Err(reason),
+                        Ok(stored) => {
+                            let job = new_job(&submission, settings, &original, stored.sha256);
+                            let (times, newest) = service
+                                .colorized_before(&submission.who, &job.original_sha256)
+                                .await?;
+                            let duplicate = newest
+                                .filter(|_| times > 0)
+                                .map(|job_id| Duplicate { times, job_id });
+                            match (duplicate, submission.duplicates) {
+                                (Some(duplicate), Duplicates::Skip) => {
+                                    Outcome::Skip(job, duplicate)
+                                }
+                                (duplicate, _) => Outcome::Queue(job, duplicate),
+                            }
+                        }
+                        Err(JobError::Refused(reason)) => Outcome::Refused(reason),
                         Err(other) => return Err(other.into()),
                     },
-                    Err(reason) => Err(reason),
+                    Err(reason) => Outcome::Refused(reason),
                 };
                 files.push((original, outcome));
             }
@@ -189,29 +247,63 @@ async fn submit_files(
             "no images were sent (use the form field `images`)",
         ));
     }
+    if let Some(name) = &submission.batch_name {
+        let who = &submission.who;
+        let description = submission.description.as_deref();
+        service
+            .name_batch(who, &submission.batch_id, name, description)
+            .await?;
+    }
     let jobs: Vec<NewJob> = files
         .iter()
-        .filter_map(|(_, outcome)| outcome.as_ref().ok().cloned())
+        .filter_map(|(_, outcome)| match outcome {
+            Outcome::Queue(job, _) => Some(job.clone()),
+            _ => None,
+        })
         .collect();
     let (mut ids, _) = service.submit(&jobs, None).await?;
     ids.reverse();
-    let files = files
-        .into_iter()
-        .map(|(name, outcome)| match outcome {
-            Ok(_) => FileOutcome {
+    let mut answers = Vec::with_capacity(files.len());
+    // Refused and skipped files stay with the batch (after the jobs: the batch exists then).
+    for (name, outcome) in files {
+        answers.push(match outcome {
+            Outcome::Queue(_, duplicate) => FileOutcome {
                 name,
                 accepted: true,
                 job_id: ids.pop(),
                 error: None,
+                duplicate,
+                skipped: false,
             },
-            Err(reason) => FileOutcome {
-                name,
-                accepted: false,
-                job_id: None,
-                error: Some(reason),
-            },
-        })
-        .collect();
+            Outcome::Skip(job, duplicate) => {
+                service
+                    .keep_skipped(&job, duplicate.times, Some(&duplicate.job_id))
+                    .await?;
+                FileOutcome {
+                    name,
+                    accepted: false,
+                    job_id: None,
+                    error: None,
+                    duplicate: Some(duplicate),
+                    skipped: true,
+                }
+            }
+            Outcome::Refused(reason) => {
+                service
+                    .keep_refusal(&submission.who, &submission.batch_id, &name, &reason)
+                    .await?;
+                FileOutcome {
+                    name,
+                    accepted: false,
+                    job_id: None,
+                    error: Some(reason),
+                    duplicate: None,
+                    skipped: false,
+                }
+            }
+        });
+    }
+    let files = answers;
     Ok(SubmitResponse {
         batch_id: submission.batch_id,
         files,
@@ -239,19 +331,17 @@ fn new_job(
         preset,
         input_size,
         model,
-        output_format: submission.format.clone(),
+        output_format: match submission.format.as_str() {
+            "jpeg" => engine::encode::OutputFormat::Jpeg {
+                quality: submission
+                    .quality
+                    .unwrap_or(engine::encode::DEFAULT_JPEG_QUALITY),
+            }
+            .stored_name(),
+            other => other.to_string(),
+        },
         visible_label: submission.label.clone(),
         comfy_output: None,
         correction: None,
-    }
-}
-
-/// A user's file name as metadata: the last path component, no control characters, bounded.
-pub fn sanitize_name(name: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
-    match clean.trim() {
-        "" | "." | ".." => "image".into(),
-        trimmed => trimmed.to_string(),
     }
 }
