@@ -20,6 +20,14 @@ if [ "$what" != server ]; then
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
   cp style/tinct.css "$site/pkg/tinct.css"
   cp style/favicon.svg "$site/pkg/favicon.svg"
+  if [ "$profile" = release ]; then
+    # Smaller wasm (npm binaryen; Debian's older wasm-opt breaks hydration), then Brotli and gzip
+    # copies that the server sends as they are.
+    say "Optimizing the browser bundle for size"
+    node end2end/node_modules/binaryen/bin/wasm-opt -Oz --enable-bulk-memory \
+      --enable-nontrapping-float-to-int -o "$site/pkg/tinct_bg.wasm" "$site/pkg/tinct_bg.wasm"
+    node scripts/precompress.mjs "$site/pkg"
+  fi
 fi
 if [ "$what" != site ]; then
   say "Building the server ($profile)"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Sets up, builds (debug) and runs every test: unit, integration and browser tests.
+# Sets up, builds (debug, plus the release browser bundle) and runs every test: unit, integration
+# and browser tests.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash scripts/setup.sh
 bash scripts/build.sh debug site
+# The page-weight test measures what people get: the release bundle (wasm-opt, precompressed).
+bash scripts/build.sh release site
 
 say "Formatting and lints"
 cargo fmt --all --check
@@ -17,4 +20,5 @@ timeout --kill-after=30s 20m cargo test --workspace --exclude frontend
 say "Browser tests"
 export TINCT_BIN="$CARGO_TARGET_DIR/debug/tinct"
 export TINCT_SITE_ROOT="$CARGO_TARGET_DIR/site-debug"
+export TINCT_RELEASE_SITE_ROOT="$CARGO_TARGET_DIR/site-release"
 node --test --test-concurrency=1 --test-timeout=600000 end2end/tests/

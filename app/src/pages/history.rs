@@ -170,8 +170,8 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>, may_edit: bool) -> impl In
                     .map(|job| {
                         // From the start of its run to its end (waiting in the queue not counted).
                         let took = match (&job.started_at, &job.finished_at) {
-                            (Some(start), Some(end)) => duration_text(start, end).unwrap_or_default(),
-                            _ => String::new(),
+                            (Some(start), Some(end)) => duration_text(start, end),
+                            _ => None,
                         };
                         view! {
                             <tr>
@@ -197,7 +197,7 @@ fn JobTable(jobs: Vec<JobRow>, changed: Callback<()>, may_edit: bool) -> impl In
                                 <td data-label="Submitted by">{job.submitted_by.unwrap_or_default()}</td>
                                 <td data-label="Queued"><LocalTime iso=job.created_at/></td>
                                 <td data-label="Took">{took}</td>
-                                <td data-label="Error">{job.error.unwrap_or_default()}</td>
+                                <td data-label="Error">{job.error}</td>
                                 <td data-label="Actions">
                                     {may_edit.then(|| view! { <QueueButtons id=job.id status=job.status changed/> })}
                                 </td>

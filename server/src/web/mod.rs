@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use app::context::ServerContext;
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use engine::content_credentials::ContentCredentials;
@@ -22,6 +23,8 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -271,6 +274,21 @@ pub fn leptos_options(site_root: &std::path::Path, address: std::net::SocketAddr
         .build()
 }
 
+/// The browser bundle (`site_root/pkg`): the Brotli or gzip copy the release build made when the
+/// browser takes it (else compressed on the fly by the compression layer). The names carry no
+/// hash, so browsers revalidate (a `304` when unchanged) instead of keeping a stale bundle.
+fn bundle_files(
+    site_root: &str,
+) -> tower_http::set_header::SetResponseHeader<ServeDir, HeaderValue> {
+    SetResponseHeader::overriding(
+        ServeDir::new(std::path::Path::new(site_root).join("pkg"))
+            .precompressed_br()
+            .precompressed_gzip(),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    )
+}
+
 /// The session store (SQLite, so sessions survive a restart) and its table.
 pub async fn session_store(db: &sqlx::SqlitePool) -> Result<SqliteStore, sqlx::Error> {
     let store = SqliteStore::new(db.clone());
@@ -352,6 +370,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             },
             move || shell(options.clone()),
         )
+        .nest_service("/pkg", bundle_files(&state.leptos_options.site_root))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             leptos::nonce::provide_nonce,
             shell,
