@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 #[derive(Clone)]
 pub struct ServerContext {
     pub db: sqlx::SqlitePool,
@@ -31,23 +33,34 @@ pub fn account_changed() {
 
 /// A job service refusal in the person's words; an internal failure logged and kept from the
 /// browser.
-pub fn job_error(error: crate::jobs::JobError) -> ServerFnError {
-    if error.is_user_error() {
-        ServerFnError::new(error.to_string())
-    } else {
-        internal("the job could not be changed", error)
-    }
+pub fn job_error(error: crate::jobs::JobError) -> AppError {
+    use crate::error::ErrorKind;
+    use crate::jobs::JobError;
+    let kind = match &error {
+        JobError::NotFound => ErrorKind::NotFound,
+        JobError::Forbidden | JobError::BatchOfAnother => ErrorKind::Forbidden,
+        other if other.is_user_error() => ErrorKind::Refused,
+        _ => return internal("the job could not be changed", error),
+    };
+    AppError::new(kind, error.to_string())
 }
 
 /// The server context, or an error a server function can return (it is missing only if the
 /// server was wired up wrongly).
-pub fn server_context() -> Result<ServerContext, ServerFnError> {
-    use_context::<ServerContext>()
-        .ok_or_else(|| ServerFnError::new("the server is misconfigured: no context"))
+pub fn server_context() -> Result<ServerContext, AppError> {
+    use_context::<ServerContext>().ok_or_else(|| {
+        AppError::new(
+            crate::error::ErrorKind::Server,
+            "the server is misconfigured: no context",
+        )
+    })
 }
 
 /// Logs a failure in full and gives the browser a sentence without internals.
-pub fn internal(what: &str, error: impl std::fmt::Display) -> ServerFnError {
+pub fn internal(what: &str, error: impl std::fmt::Display) -> AppError {
     tracing::error!(%error, "{what}");
-    ServerFnError::new(format!("{what}; the details are in the server log"))
+    AppError::new(
+        crate::error::ErrorKind::Server,
+        format!("{what}; the details are in the server log"),
+    )
 }

@@ -8,6 +8,7 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod error;
 pub mod jobs;
 pub mod models;
 pub mod pages;

@@ -188,8 +188,13 @@ async fn a_batch_cannot_be_renamed_or_read_by_someone_it_is_hidden_from() {
         .await;
     assert!(!renamed.status().is_success());
     let text = to_bytes(renamed.into_body(), 1 << 20).await.unwrap();
-    let text = String::from_utf8_lossy(&text);
-    assert!(text.contains("belongs to someone else"), "{text}");
+    // A typed error: its kind for the page to match on, and its sentence.
+    let refusal: Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(refusal["kind"], "forbidden", "{refusal}");
+    assert_eq!(
+        refusal["message"],
+        "this batch belongs to someone else; start a new batch instead"
+    );
     let (_, listed) = json(app.send(request("list_batches", String::new())).await).await;
     assert_eq!(
         listed,

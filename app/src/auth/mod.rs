@@ -126,25 +126,23 @@ pub enum AccessError {
 
 /// The principal of the request being served, or why there is none.
 #[cfg(feature = "ssr")]
-pub fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
+pub fn principal() -> Result<Principal, crate::error::AppError> {
     use leptos::prelude::*;
     use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<Principal>().cloned())
-        .ok_or_else(|| ServerFnError::new(AccessError::SignedOut.to_string()))
+        .ok_or_else(|| AccessError::SignedOut.into())
 }
 
 /// The principal, if `allowed` says yes; a sentence otherwise.
 #[cfg(feature = "ssr")]
 pub fn require(
     allowed: impl FnOnce(&Principal) -> bool,
-) -> Result<Principal, leptos::prelude::ServerFnError> {
+) -> Result<Principal, crate::error::AppError> {
     let principal = principal()?;
     if allowed(&principal) {
         Ok(principal)
     } else {
-        Err(leptos::prelude::ServerFnError::new(
-            AccessError::Forbidden.to_string(),
-        ))
+        Err(AccessError::Forbidden.into())
     }
 }
 

@@ -2,13 +2,15 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::components::local_time::LocalTime;
 
 use super::login::server_message;
 use crate::auth::TokenRow;
 
 #[server(endpoint = "list_tokens")]
-pub async fn list_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
+pub async fn list_tokens() -> Result<Vec<TokenRow>, AppError> {
     use crate::auth::{require, store};
     use crate::context::{internal, server_context};
     let who = require(|p| p.scopes.is_none())?;
@@ -25,7 +27,7 @@ pub async fn create_token(
     scope_read: Option<String>,
     scope_admin: Option<String>,
     expires_in_days: Option<String>,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::auth::{require, store, Role, Scope};
     use crate::context::{internal, server_context};
     // Tokens are made from a browser session by admins and staff, never by another token.
@@ -38,7 +40,7 @@ pub async fn create_token(
     ] {
         if wanted.is_some() {
             if scope == Scope::Admin && who.role != Role::Admin {
-                return Err(ServerFnError::new(
+                return Err(AppError::refused(
                     "only an admin can give a token the admin scope",
                 ));
             }
@@ -52,7 +54,7 @@ pub async fn create_token(
                 .ok()
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or_else(|| {
-                    ServerFnError::new("the expiry is a number of days from 1 to 3650, or empty")
+                    AppError::refused("the expiry is a number of days from 1 to 3650, or empty")
                 })?,
         ),
     };
@@ -60,7 +62,7 @@ pub async fn create_token(
         .await
         .map_err(|e| {
             if e.is_user_error() {
-                ServerFnError::new(e.to_string())
+                AppError::refused(e.to_string())
             } else {
                 internal("the token could not be created", e)
             }
@@ -69,7 +71,7 @@ pub async fn create_token(
 }
 
 #[server(endpoint = "revoke_token")]
-pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
     use crate::auth::{require, store};
     use crate::context::{internal, server_context};
     let who = require(|p| p.scopes.is_none())?;
@@ -78,7 +80,7 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
             crate::context::account_changed();
             Ok(())
         }
-        Ok(false) => Err(ServerFnError::new("no such live token of yours")),
+        Ok(false) => Err(AppError::refused("no such live token of yours")),
         Err(e) => Err(internal("the token could not be revoked", e)),
     }
 }
@@ -86,13 +88,13 @@ pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
 /// Changes the signed-in person's own password. Every other session and every token of theirs
 /// ends; this session carries on.
 #[server(endpoint = "change_password")]
-pub async fn change_password(current: String, new_password: String) -> Result<(), ServerFnError> {
+pub async fn change_password(current: String, new_password: String) -> Result<(), AppError> {
     use crate::auth::{require, store};
     use crate::context::{internal, server_context};
     use crate::pages::login::SESSION_EPOCH;
     let who = require(|p| p.scopes.is_none())?;
     if new_password.chars().count() < 10 {
-        return Err(ServerFnError::new(
+        return Err(AppError::refused(
             "the new password needs at least 10 characters",
         ));
     }
@@ -101,7 +103,7 @@ pub async fn change_password(current: String, new_password: String) -> Result<()
         .await
         .map_err(|e| internal("the password could not be checked", e))?;
     if !right {
-        return Err(ServerFnError::new("the current password is not right"));
+        return Err(AppError::refused("the current password is not right"));
     }
     let epoch = store::set_password(&db, who.user_id, &new_password, None)
         .await

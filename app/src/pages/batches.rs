@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::components::empty_state::EmptyState;
 use crate::components::local_time::LocalTime;
 use crate::jobs::batches::BatchSummary;
@@ -12,7 +14,7 @@ use crate::jobs::batches::BatchSummary;
 pub const BATCHES_PAGE: i64 = 200;
 
 #[server(endpoint = "list_batches")]
-pub async fn list_batches() -> Result<Vec<BatchSummary>, ServerFnError> {
+pub async fn list_batches() -> Result<Vec<BatchSummary>, AppError> {
     use crate::context::{internal, server_context};
     let who = crate::auth::require(|p| p.can_read())?;
     crate::jobs::batches::list(&server_context()?.db, &who, BATCHES_PAGE)

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::components::empty_state::EmptyState;
@@ -136,15 +138,15 @@ impl GalleryFilter {
 #[server(endpoint = "list_results")]
 pub async fn list_results(
     #[server(default)] filter: GalleryFilter,
-) -> Result<Vec<JobRow>, ServerFnError> {
+) -> Result<Vec<JobRow>, AppError> {
     use crate::context::{internal, server_context};
     use crate::jobs::read::{self, JobQuery, Order};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    let day = |v: Option<String>| -> Result<Option<String>, ServerFnError> {
+    let day = |v: Option<String>| -> Result<Option<String>, AppError> {
         match blank(v) {
-            Some(d) if !is_day(&d) => Err(ServerFnError::new(format!(
+            Some(d) if !is_day(&d) => Err(AppError::refused(format!(
                 "{d:?} is not a date; use YYYY-MM-DD"
             ))),
             d => Ok(d),
@@ -201,6 +203,7 @@ pub struct ModelPair {
 
 /// Pairs a batch's finished versions (oldest first) by photo: the newest of each model, photos
 /// in the order they were sent; photos neither model coloured are left out.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 pub fn model_pairs(rows: Vec<JobRow>, first: &str, second: &str) -> Vec<ModelPair> {
     let mut pairs: Vec<(String, ModelPair)> = Vec::new();
     for row in rows {
@@ -245,7 +248,7 @@ pub async fn compare_models(
     batch: String,
     first: String,
     second: String,
-) -> Result<Vec<ModelPair>, ServerFnError> {
+) -> Result<Vec<ModelPair>, AppError> {
     use crate::context::{internal, server_context};
     use crate::jobs::read::{self, JobQuery, Order};
     let who = crate::auth::require(|p| p.can_read())?;

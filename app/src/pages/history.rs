@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use leptos_router::hooks::use_query_map;
 
 use super::job_actions::QueueButtons;
@@ -21,7 +23,7 @@ pub async fn list_jobs(
     batch: Option<String>,
     before: Option<String>,
     #[server(default)] review: Option<String>,
-) -> Result<Vec<JobRow>, ServerFnError> {
+) -> Result<Vec<JobRow>, AppError> {
     use crate::context::{internal, server_context};
     use crate::jobs::read::{self, JobQuery, Order};
     use crate::jobs::{JobStatus, ReviewState};

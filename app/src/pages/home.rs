@@ -1,6 +1,8 @@
 //! The start page: what Tinct does, which model is active, and a live status check.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -14,7 +16,7 @@ pub struct StatusReport {
 
 /// Reads the database and the engine: proves both answer.
 #[server(endpoint = "system_status")]
-pub async fn system_status() -> Result<StatusReport, ServerFnError> {
+pub async fn system_status() -> Result<StatusReport, AppError> {
     use crate::context::{internal, server_context};
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
@@ -42,7 +44,7 @@ pub struct ModelSummary {
 
 /// The default model's name and its caveat (Tinct-mini says it is of demo quality).
 #[server(endpoint = "active_model")]
-pub async fn active_model() -> Result<ModelSummary, ServerFnError> {
+pub async fn active_model() -> Result<ModelSummary, AppError> {
     use crate::context::{internal, server_context};
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;

@@ -3,13 +3,15 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::jobs::JobStatus;
 use leptos_router::hooks::use_navigate;
 
 use super::upload::list_presets;
 
 #[server(endpoint = "cancel_job")]
-pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
+pub async fn cancel_job(id: String) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     server_context()?
@@ -20,7 +22,7 @@ pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(endpoint = "retry_job")]
-pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
+pub async fn retry_job(id: String) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     server_context()?
@@ -38,13 +40,13 @@ pub async fn rerun_job(
     preset: String,
     model: Option<String>,
     size: Option<String>,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     let size =
         match size.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(text) => Some(text.parse::<u32>().map_err(|_| {
-                ServerFnError::new("the input size must be a whole number, e.g. 512")
+                AppError::refused("the input size must be a whole number, e.g. 512")
             })?),
             None => None,
         };
@@ -67,7 +69,7 @@ pub struct ModelChoice {
 
 /// The installed models anyone signed in may colorize with.
 #[server(endpoint = "installed_models")]
-pub async fn installed_models() -> Result<Vec<ModelChoice>, ServerFnError> {
+pub async fn installed_models() -> Result<Vec<ModelChoice>, AppError> {
     use crate::context::{internal, server_context};
     crate::auth::principal()?;
     let models = server_context()?
@@ -87,7 +89,7 @@ pub async fn installed_models() -> Result<Vec<ModelChoice>, ServerFnError> {
 }
 
 #[server(endpoint = "delete_job")]
-pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_job(id: String) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     server_context()?

@@ -2,6 +2,8 @@
 //! session from the store, so the cookie is worthless everywhere afterwards.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::Principal;
@@ -29,11 +31,7 @@ pub fn local_path(next: Option<&str>) -> String {
 }
 
 #[server(endpoint = "login")]
-pub async fn login(
-    name: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), ServerFnError> {
+pub async fn login(name: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::auth::store;
     use crate::context::{internal, server_context};
     use axum::extract::ConnectInfo;
@@ -52,7 +50,7 @@ pub async fn login(
                 response.insert_header(header::RETRY_AFTER, value);
             }
         }
-        return Err(ServerFnError::new(format!(
+        return Err(AppError::refused(format!(
             "Too many sign-in attempts; wait {seconds} s and try again."
         )));
     }
@@ -64,7 +62,7 @@ pub async fn login(
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(StatusCode::UNAUTHORIZED);
         }
-        return Err(ServerFnError::new("Wrong name or password."));
+        return Err(AppError::refused("Wrong name or password."));
     };
     let epoch = store::session_epoch(&ctx.db, principal.user_id)
         .await
@@ -91,7 +89,7 @@ pub async fn login(
 }
 
 #[server(endpoint = "logout")]
-pub async fn logout() -> Result<(), ServerFnError> {
+pub async fn logout() -> Result<(), AppError> {
     use crate::context::internal;
     let session = leptos_axum::extract::<tower_sessions::Session>()
         .await
@@ -106,7 +104,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 
 /// Who is signed in, if anyone.
 #[server(endpoint = "current_user")]
-pub async fn current_user() -> Result<Option<Principal>, ServerFnError> {
+pub async fn current_user() -> Result<Option<Principal>, AppError> {
     Ok(crate::auth::principal().ok())
 }
 
@@ -133,12 +131,9 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The sentence of a server function error, without the type prefix.
-pub fn server_message(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
+/// The sentence a server function's error says to the person.
+pub fn server_message(error: &AppError) -> String {
+    error.message.clone()
 }
 
 #[component]

@@ -2,31 +2,33 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use super::login::server_message;
 use crate::auth::{Role, UserRow};
 
 #[cfg(feature = "ssr")]
-fn account_error(e: crate::auth::store::AccountError) -> ServerFnError {
+fn account_error(e: crate::auth::store::AccountError) -> AppError {
     if e.is_user_error() {
-        ServerFnError::new(e.to_string())
+        AppError::refused(e.to_string())
     } else {
         crate::context::internal("the accounts could not be changed", e)
     }
 }
 
 #[cfg(feature = "ssr")]
-fn admin() -> Result<sqlx::SqlitePool, ServerFnError> {
+fn admin() -> Result<sqlx::SqlitePool, AppError> {
     crate::auth::require(|p| p.is_admin())?;
     Ok(crate::context::server_context()?.db)
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(role: &str) -> Result<Role, ServerFnError> {
-    Role::parse(role).ok_or_else(|| ServerFnError::new("a role is admin, staff or viewer"))
+fn parse_role(role: &str) -> Result<Role, AppError> {
+    Role::parse(role).ok_or_else(|| AppError::refused("a role is admin, staff or viewer"))
 }
 
 #[server(endpoint = "list_users")]
-pub async fn list_users() -> Result<Vec<UserRow>, ServerFnError> {
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     crate::auth::store::list_users(&admin()?)
         .await
         .map_err(account_error)
@@ -38,7 +40,7 @@ pub async fn add_user(
     name: String,
     role: String,
     password: Option<String>,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     let db = admin()?;
     let password = password
         .filter(|p| !p.is_empty())
@@ -51,7 +53,7 @@ pub async fn add_user(
 }
 
 #[server(endpoint = "set_user_role")]
-pub async fn set_user_role(id: i64, role: String) -> Result<(), ServerFnError> {
+pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     crate::auth::store::set_role(&admin()?, id, parse_role(&role)?)
         .await
         .map_err(account_error)?;
@@ -60,7 +62,7 @@ pub async fn set_user_role(id: i64, role: String) -> Result<(), ServerFnError> {
 }
 
 #[server(endpoint = "set_user_disabled")]
-pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnError> {
+pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), AppError> {
     crate::auth::store::set_disabled(&admin()?, id, disabled)
         .await
         .map_err(account_error)?;
@@ -70,7 +72,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnEr
 
 /// Sets a new generated password and answers it (shown once).
 #[server(endpoint = "reset_password")]
-pub async fn reset_password(id: i64) -> Result<String, ServerFnError> {
+pub async fn reset_password(id: i64) -> Result<String, AppError> {
     let password = crate::auth::passwords::generate();
     // Every session and token of that user ends; an admin resetting their own password keeps
     // the token making the request, if any (a session of theirs must sign in again).
@@ -88,7 +90,7 @@ pub async fn reset_password(id: i64) -> Result<String, ServerFnError> {
 }
 
 #[server(endpoint = "delete_user")]
-pub async fn delete_user(id: i64) -> Result<(), ServerFnError> {
+pub async fn delete_user(id: i64) -> Result<(), AppError> {
     crate::auth::store::delete_user(&admin()?, id)
         .await
         .map_err(account_error)?;

@@ -3,6 +3,8 @@
 mod models;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 pub use models::{
@@ -22,7 +24,7 @@ pub struct EngineReport {
 }
 
 #[server(endpoint = "engine_status")]
-pub async fn engine_status() -> Result<EngineReport, ServerFnError> {
+pub async fn engine_status() -> Result<EngineReport, AppError> {
     use crate::context::{internal, server_context};
     crate::auth::require(|p| p.is_admin())?;
     let ctx = server_context()?;

@@ -3,33 +3,35 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::models::{human_bytes, DownloadState, DownloadStatus, ModelsReport};
 use crate::pages::login::server_message;
 
 #[cfg(feature = "ssr")]
-fn models_service() -> Result<crate::models::service::ModelService, ServerFnError> {
+fn models_service() -> Result<crate::models::service::ModelService, AppError> {
     crate::auth::require(|p| p.is_admin())?;
     Ok(crate::context::server_context()?.models)
 }
 
 #[cfg(feature = "ssr")]
-fn model_error(error: crate::models::service::ModelError) -> ServerFnError {
+fn model_error(error: crate::models::service::ModelError) -> AppError {
     if error.is_user_error() {
-        ServerFnError::new(error.to_string())
+        AppError::refused(error.to_string())
     } else {
         crate::context::internal("the models could not be changed", error)
     }
 }
 
 #[server(name = ModelsReportFn, endpoint = "models_report")]
-pub async fn models_report() -> Result<ModelsReport, ServerFnError> {
+pub async fn models_report() -> Result<ModelsReport, AppError> {
     models_service()?.report().map_err(model_error)
 }
 
 /// Starts downloading a catalogue model; `sha256` is the administrator's checksum for an
 /// entry whose publisher gives none.
 #[server(endpoint = "download_model")]
-pub async fn download_model(name: String, sha256: Option<String>) -> Result<(), ServerFnError> {
+pub async fn download_model(name: String, sha256: Option<String>) -> Result<(), AppError> {
     let sha256 = sha256.filter(|s| !s.trim().is_empty());
     models_service()?
         .start_download(&name, sha256)
@@ -37,19 +39,19 @@ pub async fn download_model(name: String, sha256: Option<String>) -> Result<(), 
 }
 
 #[server(endpoint = "cancel_model_download")]
-pub async fn cancel_model_download(name: String) -> Result<(), ServerFnError> {
+pub async fn cancel_model_download(name: String) -> Result<(), AppError> {
     models_service()?
         .cancel_download(&name)
         .map_err(model_error)
 }
 
 #[server(endpoint = "set_default_model")]
-pub async fn set_default_model(name: String) -> Result<(), ServerFnError> {
+pub async fn set_default_model(name: String) -> Result<(), AppError> {
     models_service()?.set_default(&name).map_err(model_error)
 }
 
 #[server(endpoint = "remove_model")]
-pub async fn remove_model(name: String) -> Result<(), ServerFnError> {
+pub async fn remove_model(name: String) -> Result<(), AppError> {
     models_service()?.remove(&name).await.map_err(model_error)
 }
 

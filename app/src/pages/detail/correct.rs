@@ -4,6 +4,8 @@
 
 use leptos::html;
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::JobRow;
@@ -72,11 +74,11 @@ pub fn summary(correction: Option<&str>) -> Option<String> {
 /// Queues `correction` (JSON: `strength`, `hints`) applied to version `id` as a new version;
 /// answers its id.
 #[server(endpoint = "apply_correction")]
-pub async fn apply_correction(id: String, correction: String) -> Result<String, ServerFnError> {
+pub async fn apply_correction(id: String, correction: String) -> Result<String, AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     let correction: engine::correct::Correction = serde_json::from_str(&correction)
-        .map_err(|e| ServerFnError::new(format!("the correction could not be read: {e}")))?;
+        .map_err(|e| AppError::refused(format!("the correction could not be read: {e}")))?;
     server_context()?
         .jobs
         .correct(&principal()?, &id, &correction)
@@ -109,7 +111,7 @@ enum Tool {
 #[component]
 pub fn CorrectionEditor(
     job: JobRow,
-    versions: Resource<Result<Vec<JobRow>, ServerFnError>>,
+    versions: Resource<Result<Vec<JobRow>, AppError>>,
 ) -> impl IntoView {
     // Editing starts from this version's correction (corrections apply to the model's colours,
     // so a corrected version is refined, not corrected twice).

@@ -7,6 +7,8 @@ mod review;
 mod versions;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +34,7 @@ pub struct PhotoPage {
 }
 
 #[server(endpoint = "job_detail")]
-pub async fn job_detail(id: String) -> Result<Option<PhotoPage>, ServerFnError> {
+pub async fn job_detail(id: String) -> Result<Option<PhotoPage>, AppError> {
     use crate::context::{internal, server_context};
     let who = crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
@@ -208,7 +210,7 @@ fn follow_photo(
     batch: Option<String>,
     id: String,
     status: JobStatus,
-    versions: Resource<Result<Vec<JobRow>, ServerFnError>>,
+    versions: Resource<Result<Vec<JobRow>, AppError>>,
     changed: Callback<()>,
 ) {
     #[cfg(feature = "hydrate")]

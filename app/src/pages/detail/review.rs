@@ -2,15 +2,17 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::jobs::{JobRow, ReviewState};
 
 /// Approves or rejects the photo of job `id` (`state`: `approved`, `rejected`, `to_review`).
 #[server(endpoint = "review_photo")]
-pub async fn review_photo(id: String, state: String, note: String) -> Result<(), ServerFnError> {
+pub async fn review_photo(id: String, state: String, note: String) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     let state = ReviewState::parse(&state)
-        .ok_or_else(|| ServerFnError::new("a review is to_review, approved or rejected"))?;
+        .ok_or_else(|| AppError::refused("a review is to_review, approved or rejected"))?;
     server_context()?
         .jobs
         .review(&principal()?, &id, state, Some(&note))
@@ -21,7 +23,7 @@ pub async fn review_photo(id: String, state: String, note: String) -> Result<(),
 #[component]
 pub fn ReviewPanel(
     job: JobRow,
-    versions: Resource<Result<Vec<JobRow>, ServerFnError>>,
+    versions: Resource<Result<Vec<JobRow>, AppError>>,
     may_edit: bool,
 ) -> impl IntoView {
     let review = ServerAction::<ReviewPhoto>::new();

@@ -3,11 +3,13 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 use crate::jobs::{JobRow, JobStatus};
 
 /// Every version of the photo that job `id` belongs to, oldest first.
 #[server(endpoint = "photo_versions")]
-pub async fn photo_versions(id: String) -> Result<Vec<JobRow>, ServerFnError> {
+pub async fn photo_versions(id: String) -> Result<Vec<JobRow>, AppError> {
     use crate::context::{internal, server_context};
     let who = crate::auth::require(|p| p.can_read())?;
     crate::jobs::read::versions(&server_context()?.db, &who, &id)
@@ -17,7 +19,7 @@ pub async fn photo_versions(id: String) -> Result<Vec<JobRow>, ServerFnError> {
 
 /// Makes version `id` its photo's chosen one.
 #[server(endpoint = "choose_version")]
-pub async fn choose_version(id: String) -> Result<(), ServerFnError> {
+pub async fn choose_version(id: String) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     server_context()?
@@ -63,10 +65,7 @@ impl Side {
 
 /// The comparison: the original (or a version) on the left, a version on the right.
 #[component]
-pub fn Compare(
-    job: JobRow,
-    versions: Resource<Result<Vec<JobRow>, ServerFnError>>,
-) -> impl IntoView {
+pub fn Compare(job: JobRow, versions: Resource<Result<Vec<JobRow>, AppError>>) -> impl IntoView {
     if job.status != JobStatus::Done {
         return ().into_any();
     }
@@ -188,7 +187,7 @@ pub fn Compare(
 #[component]
 pub fn VersionList(
     current: String,
-    versions: Resource<Result<Vec<JobRow>, ServerFnError>>,
+    versions: Resource<Result<Vec<JobRow>, AppError>>,
     may_edit: bool,
 ) -> impl IntoView {
     let choose = ServerAction::<ChooseVersion>::new();

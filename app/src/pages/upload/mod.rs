@@ -8,6 +8,8 @@
 mod browser;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +28,7 @@ pub struct PresetInfo {
 
 /// The presets defined by the workflow files in `workflows/`.
 #[server(endpoint = "list_presets")]
-pub async fn list_presets() -> Result<Vec<PresetInfo>, ServerFnError> {
+pub async fn list_presets() -> Result<Vec<PresetInfo>, AppError> {
     use crate::context::server_context;
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
@@ -52,7 +54,7 @@ pub struct UploadRules {
 }
 
 #[server(endpoint = "intake_rules")]
-pub async fn intake_rules() -> Result<UploadRules, ServerFnError> {
+pub async fn intake_rules() -> Result<UploadRules, AppError> {
     use crate::context::server_context;
     crate::auth::require(|p| p.can_read())?;
     let limits = server_context()?.jobs.limits;
@@ -71,7 +73,7 @@ pub struct BatchOnPage {
 }
 
 #[server(endpoint = "batch_contents")]
-pub async fn batch_contents(batch: String) -> Result<BatchOnPage, ServerFnError> {
+pub async fn batch_contents(batch: String) -> Result<BatchOnPage, AppError> {
     use crate::context::{internal, server_context};
     use crate::jobs::batches;
     let who = crate::auth::require(|p| p.can_read())?;
@@ -102,7 +104,7 @@ pub async fn start_batch(
     name: String,
     #[server(default)] description: String,
     #[server(default)] files: Vec<ChosenFile>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     let who = principal()?;
@@ -134,7 +136,7 @@ pub async fn start_batch(
 
 /// Colorizes a file that was skipped because its content was already colorized.
 #[server(endpoint = "colorize_skipped")]
-pub async fn colorize_skipped(batch: String, name: String) -> Result<String, ServerFnError> {
+pub async fn colorize_skipped(batch: String, name: String) -> Result<String, AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
     server_context()?
@@ -410,10 +412,7 @@ pub fn UploadPage() -> impl IntoView {
 }
 
 #[component]
-fn Settings(
-    presets: Result<Vec<PresetInfo>, ServerFnError>,
-    models: Vec<ModelChoice>,
-) -> impl IntoView {
+fn Settings(presets: Result<Vec<PresetInfo>, AppError>, models: Vec<ModelChoice>) -> impl IntoView {
     let state = expect_context::<UploadState>();
     let ready = move || {
         state
