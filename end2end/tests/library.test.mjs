@@ -101,6 +101,13 @@ test('a batch is named before Start, found on the Batches page, searched, and do
   for (const name of ['harbour 1931_colorized.jpg', 'street_colorized.jpg', 'manifest.csv']) {
     assert.ok(zip.includes(Buffer.from(name)), `${name} is not in the ZIP`);
   }
+
+  // History filters by a batch's name too.
+  await page.goto(`${server.url}/history`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.selectOption('[data-testid="history-batch"]', { label: 'Harbour glass plates' });
+  await Promise.all([page.waitForURL(/batch=/), page.click('[data-testid="history-filters"] button[type="submit"]')]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="jobs-table"] tbody tr').length === 2);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -76,6 +76,7 @@ pub fn HistoryPage() -> impl IntoView {
     let jobs_refetch = Callback::new(move |_| jobs.refetch());
     // Viewers read the history; the buttons that change jobs are for staff and admins.
     let user = Resource::new(|| (), |_| crate::pages::current_user());
+    let batches = Resource::new(|| (), |_| crate::pages::list_batches());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
     view! {
@@ -93,10 +94,28 @@ pub fn HistoryPage() -> impl IntoView {
                 </select>
             </label>
             <ReviewFilter testid="history-review-filter"/>
-            <label>
-                "Batch "
-                <input name="batch" placeholder="batch id" value=move || query.read().get("batch").unwrap_or_default()/>
-            </label>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    // Batches by name, not by id.
+                    let batches = batches.await.unwrap_or_default();
+                    let current = query.read_untracked().get("batch").unwrap_or_default();
+                    view! {
+                        <label>
+                            "Batch "
+                            <select name="batch" data-testid="history-batch">
+                                <option value="">"all batches"</option>
+                                {batches
+                                    .into_iter()
+                                    .map(|b| {
+                                        let selected = b.id == current;
+                                        view! { <option value=b.id selected=selected>{b.name}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                    }
+                })}
+            </Suspense>
             <button class="button" type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading the job history…"</p> }>
