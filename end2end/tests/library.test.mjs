@@ -92,6 +92,8 @@ test('a batch is named before Start, found on the Batches page, searched, and do
   await page.selectOption('[data-testid="batch-filter"]', { label: 'Harbour glass plates' });
   await Promise.all([page.waitForURL(/batch=/), page.click('form.filters button[type="submit"]')]);
   await page.waitForSelector('body[data-hydrated="true"]');
+  // Re-running ticked photos offers the installed models as well as the presets.
+  assert.ok((await page.locator('[data-testid="bulk-model"] option').allInnerTexts()).length >= 2);
   await page.check('[data-testid="select-all"]');
   assert.equal(await page.locator('.gallery-item input[name="id"]:checked').count(), 2);
   await page.uncheck('[data-testid="select-all"]');

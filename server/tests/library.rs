@@ -505,6 +505,24 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
     assert_eq!(outcome["changed"], 2, "{outcome}");
     let jobs = wait_until_finished(&app, &batch).await;
     assert_eq!(jobs.len(), 5);
+    // The model asked for is the one used; one that is not installed is refused for each job.
+    let form = format!(
+        "action=rerun&preset=portrait&model=no-such-model&id={}",
+        ids[0]
+    );
+    let request = Request::post("/api/v1/jobs/bulk")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (_, outcome) = json(app.send(request).await).await;
+    assert_eq!(outcome["changed"], 0, "{outcome}");
+    assert!(
+        outcome["refused"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-model"),
+        "{outcome}"
+    );
     assert_eq!(jobs.iter().filter(|j| j["preset"] == "building").count(), 2);
 
     // Delete from the gallery's form: back to the gallery with the outcome in words.

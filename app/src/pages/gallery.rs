@@ -458,6 +458,7 @@ pub fn GalleryPage() -> impl IntoView {
                     .flatten()
                     .is_some_and(|who| who.role != crate::auth::Role::Viewer);
                 let presets = presets.await.unwrap_or_default();
+                let model_list = models.await.unwrap_or_default();
                 match results.await {
                     Ok(results) if results.is_empty() && filter_untracked().narrowed() => {
                         view! {
@@ -500,7 +501,7 @@ pub fn GalleryPage() -> impl IntoView {
                                     <input type="checkbox" name="only" value="approved" data-testid="zip-approved-only"/>
                                     " Only approved photos"
                                 </label>
-                                {staff.then(|| view! { <BulkActions presets=presets.clone()/> })}
+                                {staff.then(|| view! { <BulkActions presets=presets.clone() models=model_list.clone()/> })}
                             </div>
                             <ul class="gallery-grid" data-testid="gallery-grid">
                                 {results
@@ -544,7 +545,10 @@ fn select_all(ev: leptos::ev::Event) {
 
 /// What staff can do to the ticked photos (viewers do not see these).
 #[component]
-fn BulkActions(presets: Vec<crate::pages::PresetInfo>) -> impl IntoView {
+fn BulkActions(
+    presets: Vec<crate::pages::PresetInfo>,
+    models: Vec<crate::pages::ModelChoice>,
+) -> impl IntoView {
     view! {
         <span class="bulk-actions">
             <label>
@@ -565,6 +569,16 @@ fn BulkActions(presets: Vec<crate::pages::PresetInfo>) -> impl IntoView {
                     {presets
                         .into_iter()
                         .map(|p| view! { <option value=p.name>{p.title}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "and "
+                <select name="model" data-testid="bulk-model">
+                    <option value="">"the preset's model"</option>
+                    {models
+                        .into_iter()
+                        .map(|m| view! { <option value=m.name>{m.label}</option> })
                         .collect_view()}
                 </select>
             </label>
