@@ -13,7 +13,8 @@ use serde_json::Value;
 use tokio_stream::StreamExt;
 
 use support::{
-    json, make_signing_cert, multipart, server_fn, test_app, test_app_with, test_data, TestApp,
+    json, make_signing_cert, multipart, server_fn, test_app, test_app_with, test_data,
+    wait_until_finished, TestApp,
 };
 
 fn png_bytes() -> Vec<u8> {
@@ -27,21 +28,6 @@ async fn submit(app: &TestApp, fields: &[(&str, &str, &[u8])]) -> (StatusCode, V
         .body(Body::from(body))
         .unwrap();
     json(app.send(request).await).await
-}
-
-async fn wait_until_finished(app: &TestApp, batch: &str) -> Vec<Value> {
-    for _ in 0..300 {
-        let (_, jobs) = app.get_json(&format!("/api/v1/jobs?batch={batch}")).await;
-        let jobs = jobs.as_array().unwrap().clone();
-        if jobs
-            .iter()
-            .all(|j| ["done", "failed", "cancelled"].contains(&j["status"].as_str().unwrap()))
-        {
-            return jobs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the batch did not finish in 30 s");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use serde_json::Value;
 
-use support::{json, multipart, server_fn, test_app, test_data, TestApp};
+use support::{json, multipart, server_fn, test_app, test_data, wait_until_finished, TestApp};
 
 fn png() -> Vec<u8> {
     std::fs::read(test_data("reference_input.png")).unwrap()
@@ -41,19 +41,25 @@ async fn submit(app: &TestApp, fields: &[(&str, &str, &[u8])]) -> Value {
     body
 }
 
-async fn wait_until_finished(app: &TestApp, batch: &str) -> Vec<Value> {
-    for _ in 0..300 {
-        let (_, jobs) = app.get_json(&format!("/api/v1/jobs?batch={batch}")).await;
-        let jobs = jobs.as_array().unwrap().clone();
-        if jobs
-            .iter()
-            .all(|j| ["done", "failed", "cancelled"].contains(&j["status"].as_str().unwrap()))
-        {
-            return jobs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the batch did not finish in 30 s");
+/// A bulk action as a program sends it: the JSON outcome.
+async fn bulk_json(app: &TestApp, form: String) -> Value {
+    let request = Request::post("/api/v1/jobs/bulk")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, outcome) = json(app.send(request).await).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    outcome
+}
+
+/// A bulk action as the gallery's form sends it: the redirect back.
+async fn bulk_from_page(app: &TestApp, form: String) -> axum::response::Response {
+    let request = Request::post("/api/v1/jobs/bulk")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .body(Body::from(form))
+        .unwrap();
+    app.send(request).await
 }
 
 async fn call(app: &TestApp, name: &str, form: &str) -> Value {
@@ -482,12 +488,7 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
 
     // A retry of finished jobs is refused for each, with the reason; the program gets JSON.
     let form = format!("action=retry&id={}&id={}", ids[0], ids[1]);
-    let request = Request::post("/api/v1/jobs/bulk")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let (status, outcome) = json(app.send(request).await).await;
-    assert_eq!(status, StatusCode::OK);
+    let outcome = bulk_json(&app, form).await;
     assert_eq!(outcome["changed"], 0);
     assert_eq!(outcome["refused"].as_array().unwrap().len(), 2);
     assert!(outcome["refused"][0]["error"]
@@ -497,11 +498,7 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
 
     // Re-run two with another preset: two new versions are queued.
     let form = format!("action=rerun&preset=building&id={}&id={}", ids[0], ids[1]);
-    let request = Request::post("/api/v1/jobs/bulk")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let (_, outcome) = json(app.send(request).await).await;
+    let outcome = bulk_json(&app, form).await;
     assert_eq!(outcome["changed"], 2, "{outcome}");
     let jobs = wait_until_finished(&app, &batch).await;
     assert_eq!(jobs.len(), 5);
@@ -510,11 +507,7 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
         "action=rerun&preset=portrait&model=no-such-model&id={}",
         ids[0]
     );
-    let request = Request::post("/api/v1/jobs/bulk")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .unwrap();
-    let (_, outcome) = json(app.send(request).await).await;
+    let outcome = bulk_json(&app, form).await;
     assert_eq!(outcome["changed"], 0, "{outcome}");
     assert!(
         outcome["refused"][0]["error"]
@@ -528,12 +521,7 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
     // Delete from the gallery's form: back to the gallery with the outcome in words.
     let back = encode(&format!("/gallery?batch={batch}"));
     let form = format!("action=delete&id={}&back={back}", ids[2]);
-    let request = Request::post("/api/v1/jobs/bulk")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "text/html")
-        .body(Body::from(form))
-        .unwrap();
-    let response = app.send(request).await;
+    let response = bulk_from_page(&app, form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()[header::LOCATION]
         .to_str()
@@ -548,12 +536,7 @@ async fn bulk_actions_change_each_ticked_job_and_say_why_not() {
 
     // Nothing ticked, and an address elsewhere to go back to: refused, and kept on this site.
     let form = format!("action=cancel&back={}", encode("https://evil.example/"));
-    let request = Request::post("/api/v1/jobs/bulk")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "text/html")
-        .body(Body::from(form))
-        .unwrap();
-    let response = app.send(request).await;
+    let response = bulk_from_page(&app, form).await;
     let location = response.headers()[header::LOCATION].to_str().unwrap();
     assert!(location.starts_with("/gallery?refused=tick"), "{location}");
 

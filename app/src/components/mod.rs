@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod batch_filter;
 pub mod empty_state;
 pub mod layout;
 pub mod local_time;

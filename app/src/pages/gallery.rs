@@ -6,6 +6,7 @@ use crate::error::AppError;
 
 use leptos_router::hooks::use_query_map;
 
+use crate::components::batch_filter::BatchFilter;
 use crate::components::empty_state::EmptyState;
 use crate::components::review_filter::ReviewFilter;
 use crate::jobs::{JobRow, JobStatus, ReviewState};
@@ -286,7 +287,6 @@ pub fn GalleryPage() -> impl IntoView {
     let filter = move || GalleryFilter::from_query(&query.read());
     let results = Resource::new(filter, list_results);
     let models = Resource::new(|| (), |_| crate::pages::installed_models());
-    let batches = Resource::new(|| (), |_| crate::pages::list_batches());
     let presets = Resource::new(|| (), |_| crate::pages::list_presets());
     let user = Resource::new(|| (), |_| crate::pages::current_user());
     let comparison = Resource::new(
@@ -373,27 +373,7 @@ pub fn GalleryPage() -> impl IntoView {
                     <option value="name" selected=sorted("name")>"by file name"</option>
                 </select>
             </label>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    let batches = batches.await.unwrap_or_default();
-                    let current = query.read_untracked().get("batch").unwrap_or_default();
-                    view! {
-                        <label>
-                            "Batch "
-                            <select name="batch" data-testid="batch-filter">
-                                <option value="">"all batches"</option>
-                                {batches
-                                    .into_iter()
-                                    .map(|b| {
-                                        let selected = b.id == current;
-                                        view! { <option value=b.id selected=selected>{b.name}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                    }
-                })}
-            </Suspense>
+            <BatchFilter testid="batch-filter"/>
             <details class="more-filters">
                 <summary>"More filters"</summary>
                 <label>

@@ -7,6 +7,7 @@ use crate::error::AppError;
 use leptos_router::hooks::use_query_map;
 
 use super::job_actions::QueueButtons;
+use crate::components::batch_filter::BatchFilter;
 use crate::components::empty_state::EmptyState;
 use crate::components::local_time::{duration_text, LocalTime};
 use crate::components::review_filter::ReviewFilter;
@@ -76,7 +77,6 @@ pub fn HistoryPage() -> impl IntoView {
     let jobs_refetch = Callback::new(move |_| jobs.refetch());
     // Viewers read the history; the buttons that change jobs are for staff and admins.
     let user = Resource::new(|| (), |_| crate::pages::current_user());
-    let batches = Resource::new(|| (), |_| crate::pages::list_batches());
     let selected =
         move |value: &'static str| move || query.read().get("status").as_deref() == Some(value);
     view! {
@@ -94,28 +94,7 @@ pub fn HistoryPage() -> impl IntoView {
                 </select>
             </label>
             <ReviewFilter testid="history-review-filter"/>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    // Batches by name, not by id.
-                    let batches = batches.await.unwrap_or_default();
-                    let current = query.read_untracked().get("batch").unwrap_or_default();
-                    view! {
-                        <label>
-                            "Batch "
-                            <select name="batch" data-testid="history-batch">
-                                <option value="">"all batches"</option>
-                                {batches
-                                    .into_iter()
-                                    .map(|b| {
-                                        let selected = b.id == current;
-                                        view! { <option value=b.id selected=selected>{b.name}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        </label>
-                    }
-                })}
-            </Suspense>
+            <BatchFilter testid="history-batch"/>
             <button class="button" type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading the job history…"</p> }>

@@ -311,3 +311,19 @@ pub async fn server_fn(app: &TestApp, name: &str, form: &str) -> (StatusCode, St
         .unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
+
+/// The jobs of `batch` once every one has finished (done, failed or cancelled); fails after 30 s.
+pub async fn wait_until_finished(app: &TestApp, batch: &str) -> Vec<Value> {
+    for _ in 0..300 {
+        let (_, jobs) = app.get_json(&format!("/api/v1/jobs?batch={batch}")).await;
+        let jobs = jobs.as_array().unwrap().clone();
+        if jobs
+            .iter()
+            .all(|j| ["done", "failed", "cancelled"].contains(&j["status"].as_str().unwrap()))
+        {
+            return jobs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the batch did not finish in 30 s");
+}

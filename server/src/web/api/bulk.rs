@@ -5,7 +5,7 @@
 use app::auth::Principal;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Serialize;
@@ -70,10 +70,7 @@ pub async fn bulk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let from_page = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
+    let from_page = super::from_page(&headers);
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| {
         form.iter()

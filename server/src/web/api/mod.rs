@@ -24,3 +24,12 @@ pub use submit::{sanitize_name, submit, FileOutcome, SubmitResponse};
 pub use versions::{
     choose, correction_preview, create_version, list_versions, review, review_many,
 };
+
+/// Whether a form was sent by a page (which expects a page back: a redirect with the outcome in
+/// words) rather than by a program (which gets JSON).
+pub(crate) fn from_page(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}

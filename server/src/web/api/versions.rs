@@ -8,7 +8,7 @@ use app::jobs::{JobRow, ReviewState};
 use app::storage::{ObjectKey, COMPARE_SIDE};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use engine::correct::{Correction, ModelColours};
@@ -139,10 +139,7 @@ pub async fn review_many(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // The gallery's form expects a page back: a refusal goes back to the gallery in words.
-    let from_page = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
+    let from_page = super::from_page(&headers);
     match decide_many(&state, &who, &body).await {
         Ok(location) => Ok(Redirect::to(&location).into_response()),
         Err(refusal) if from_page => {
