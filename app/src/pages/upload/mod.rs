@@ -107,8 +107,15 @@ pub async fn start_batch(
 ) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
+    use crate::jobs::batches::{clean_text, sanitize_name};
     let who = principal()?;
     let service = server_context()?.jobs;
+    if files.len() > crate::jobs::read::BATCH_LIMIT as usize {
+        return Err(AppError::refused(format!(
+            "at most {} files in one batch",
+            crate::jobs::read::BATCH_LIMIT
+        )));
+    }
     service
         .name_batch(&who, &batch, &name, Some(&description))
         .await
@@ -123,10 +130,11 @@ pub async fn start_batch(
         .await
         .map_err(job_error)?;
     for file in files {
-        if let Some(reason) = &file.refusal {
-            let name = crate::jobs::batches::sanitize_name(&file.name);
+        // The page's own reason, kept with the batch: a sentence, not a document.
+        if let Some(reason) = file.refusal.as_deref().and_then(|r| clean_text(r, 300)) {
+            let name = sanitize_name(&file.name);
             service
-                .keep_refusal(&who, &batch, &name, reason)
+                .keep_refusal(&who, &batch, &name, &reason)
                 .await
                 .map_err(job_error)?;
         }
