@@ -222,8 +222,11 @@ mod store {
     }
 
     /// A file the batch keeps as not a job: refused (with the reason) or skipped (with the
-    /// original and the job it duplicates, and the settings to colorize it again with).
+    /// original and the job it duplicates, and the settings to colorize it again with). The
+    /// owner names who started the batch, should this file be its first.
     pub struct KeptFile<'a> {
+        pub owner_id: Option<i64>,
+        pub created_by: Option<&'a str>,
         pub name: &'a str,
         pub state: FileState,
         pub message: &'a str,
@@ -237,6 +240,8 @@ mod store {
         id: &str,
         file: KeptFile<'_>,
     ) -> Result<(), sqlx::Error> {
+        let mut tx = db.begin().await?;
+        ensure(&mut tx, id, None, file.owner_id, file.created_by).await?;
         sqlx::query(
             "INSERT INTO batch_files (batch_id, name, state, message, original_sha256, duplicate_of, settings)
              VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -251,9 +256,9 @@ mod store {
         .bind(file.original_sha256)
         .bind(file.duplicate_of)
         .bind(file.settings)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The settings a skipped file came with, kept to colorize it after all.

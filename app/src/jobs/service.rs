@@ -442,13 +442,14 @@ impl JobService {
         Ok(())
     }
 
-    /// Records the files chosen for batch `id` before their upload starts: a reload during the
-    /// upload then shows which never arrived.
+    /// Records the files chosen for batch `id` before their upload starts — `(name, bytes, the
+    /// page's reason to refuse it)` — so that a reload during the upload shows which never
+    /// arrived, and the refused ones stay with their reason.
     pub async fn list_batch_files(
         &self,
         who: &Principal,
         id: &str,
-        files: &[(String, i64)],
+        files: &[(String, i64, Option<String>)],
     ) -> Result<(), JobError> {
         if !who.can_submit() {
             return Err(JobError::Forbidden);
@@ -460,11 +461,16 @@ impl JobService {
                 super::read::BATCH_LIMIT
             )));
         }
-        let files: Vec<(String, i64)> = files
-            .iter()
-            .map(|(name, bytes)| (batches::sanitize_name(name), *bytes))
-            .collect();
-        batches::list_files(&self.queue.db, id, &files).await?;
+        let mut listed = Vec::new();
+        for (name, bytes, refusal) in files {
+            let name = batches::sanitize_name(name);
+            // The page's own reason, kept with the batch: a sentence, not a document.
+            match refusal.as_deref().and_then(|r| batches::clean_text(r, 300)) {
+                Some(reason) => self.keep_refusal(who, id, &name, &reason).await?,
+                None => listed.push((name, *bytes)),
+            }
+        }
+        batches::list_files(&self.queue.db, id, &listed).await?;
         Ok(())
     }
 
@@ -476,10 +482,9 @@ impl JobService {
         name: &str,
         reason: &str,
     ) -> Result<(), JobError> {
-        let mut tx = self.queue.db.begin().await?;
-        batches::ensure(&mut tx, batch_id, None, Some(who.user_id), Some(&who.name)).await?;
-        tx.commit().await?;
         let file = batches::KeptFile {
+            owner_id: Some(who.user_id),
+            created_by: Some(&who.name),
             name,
             state: batches::FileState::Refused,
             message: reason,
@@ -519,17 +524,9 @@ impl JobService {
             visible_label: job.visible_label.clone(),
             private: job.private,
         };
-        let mut tx = self.queue.db.begin().await?;
-        batches::ensure(
-            &mut tx,
-            batch_id,
-            None,
-            job.owner_id,
-            job.submitted_by.as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
         let file = batches::KeptFile {
+            owner_id: job.owner_id,
+            created_by: job.submitted_by.as_deref(),
             name: &job.original_name,
             state: batches::FileState::Skipped,
             message: &batches::already_colorized(times),

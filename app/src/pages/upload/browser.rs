@@ -127,12 +127,10 @@ fn read_folder(state: UploadState, reader: FileSystemDirectoryReader) {
     let _ = reader.read_entries_with_callback(on_entries.unchecked_ref());
 }
 
-/// The batch's name, unless the person typed one: the folder, or the time.
+/// Names a batch not yet started that has no name: after the folder, or the time. A name the
+/// person typed (or an earlier suggestion) is kept.
 fn suggest_name(state: UploadState, folder: Option<&str>) {
-    if !state.batch_name.get_untracked().is_empty() && folder.is_none() {
-        return;
-    }
-    if state.started.get_untracked() {
+    if state.started.get_untracked() || !state.batch_name.get_untracked().is_empty() {
         return;
     }
     let now = js_sys::Date::new_0()
@@ -172,12 +170,7 @@ fn add_file(state: UploadState, file: File) {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    if let Some((folder, _)) = path.split_once('/') {
-        if state.batch_name.get_untracked().is_empty() {
-            suggest_name(state, Some(folder));
-        }
-    }
-    suggest_name(state, None);
+    suggest_name(state, path.split_once('/').map(|(folder, _)| folder));
     // A file listed before a reload and chosen again takes its old row.
     let row = match state.row_without_job(&file.name()) {
         Some(row) if row.status.get_untracked() == "not_uploaded" => row,
@@ -221,9 +214,7 @@ pub fn start(state: UploadState) {
             refusal: r.error.get_untracked(),
         })
         .collect();
-    if state.batch_name.get_untracked().trim().is_empty() {
-        suggest_name(state, None);
-    }
+    suggest_name(state, None);
     state.start_error.set(None);
     for row in &ready {
         row.status.set("sending".into());

@@ -107,39 +107,20 @@ pub async fn start_batch(
 ) -> Result<(), AppError> {
     use crate::auth::principal;
     use crate::context::{job_error, server_context};
-    use crate::jobs::batches::{clean_text, sanitize_name};
     let who = principal()?;
     let service = server_context()?.jobs;
-    if files.len() > crate::jobs::read::BATCH_LIMIT as usize {
-        return Err(AppError::refused(format!(
-            "at most {} files in one batch",
-            crate::jobs::read::BATCH_LIMIT
-        )));
-    }
     service
         .name_batch(&who, &batch, &name, Some(&description))
         .await
         .map_err(job_error)?;
-    let listed: Vec<(String, i64)> = files
-        .iter()
-        .filter(|f| f.refusal.is_none())
-        .map(|f| (f.name.clone(), f.bytes))
+    let files: Vec<(String, i64, Option<String>)> = files
+        .into_iter()
+        .map(|f| (f.name, f.bytes, f.refusal))
         .collect();
     service
-        .list_batch_files(&who, &batch, &listed)
+        .list_batch_files(&who, &batch, &files)
         .await
-        .map_err(job_error)?;
-    for file in files {
-        // The page's own reason, kept with the batch: a sentence, not a document.
-        if let Some(reason) = file.refusal.as_deref().and_then(|r| clean_text(r, 300)) {
-            let name = sanitize_name(&file.name);
-            service
-                .keep_refusal(&who, &batch, &name, &reason)
-                .await
-                .map_err(job_error)?;
-        }
-    }
-    Ok(())
+        .map_err(job_error)
 }
 
 /// Colorizes a file that was skipped because its content was already colorized.

@@ -94,10 +94,9 @@ pub async fn job_preview(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let files = visible_files(&state, &who, &id).await?;
-    let side = match query.as_deref() {
-        Some("size=full") => FULL_SIDE,
-        _ => COMPARE_SIDE,
-    };
+    let full = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "size" && value == "full");
+    let side = if full { FULL_SIDE } else { COMPARE_SIDE };
     match which.as_str() {
         "original" | "result" => cached_preview(&state, &files, &which, side).await,
         _ => Err(ApiError::not_found(
