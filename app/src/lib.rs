@@ -3,6 +3,8 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod bundle;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -16,7 +18,9 @@ pub mod pages;
 pub mod storage;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -30,9 +34,10 @@ use pages::{
 pub const OUTPUT_NAME: &str = "tinct";
 
 /// The HTML document around the app, rendered on the server only.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
     content_security_policy();
+    let stylesheet = bundle::stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -40,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -80,7 +86,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="tinct" href="/pkg/tinct.css"/>
         <Title text="Tinct"/>
         <Router>
             <Header/>

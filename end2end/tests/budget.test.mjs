@@ -36,8 +36,11 @@ async function visit(address) {
   let bytes = 0;
   cdp.on('Network.loadingFinished', (event) => { bytes += event.encodedDataLength; });
   const encodings = {};
+  const caching = {};
   page.on('response', (response) => {
-    encodings[new URL(response.url()).pathname] = response.headers()['content-encoding'] ?? 'none';
+    const name = new URL(response.url()).pathname;
+    encodings[name] = response.headers()['content-encoding'] ?? 'none';
+    caching[name] = response.headers()['cache-control'];
   });
   await page.goto(`${server.url}${address}`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
@@ -45,14 +48,19 @@ async function visit(address) {
   await page.waitForFunction(() => [...document.images].every((img) => img.complete));
   await page.waitForLoadState('networkidle');
   await context.close();
-  return { bytes, encodings };
+  return { bytes, encodings, caching };
 }
 
 test('a first visit transfers under 1.2 MB, with the bundle sent precompressed', async () => {
-  const { bytes, encodings } = await visit('/');
+  const { bytes, encodings, caching } = await visit('/');
   measured.first_visit_bytes = bytes;
-  assert.equal(encodings['/pkg/tinct_bg.wasm'], 'br');
-  assert.equal(encodings['/pkg/tinct.js'], 'br');
+  // The bundle's names carry its content's hash, so browsers keep it for a year.
+  for (const kind of ['wasm', 'js', 'css']) {
+    const name = Object.keys(encodings).find((p) => new RegExp(`^/pkg/tinct\\.[0-9a-f]{16}\\.${kind}$`).test(p));
+    assert.ok(name, `no hashed ${kind} file among ${Object.keys(encodings).join(', ')}`);
+    assert.equal(encodings[name], 'br', name);
+    assert.equal(caching[name], 'public, max-age=31536000, immutable', name);
+  }
   assert.ok(bytes < 1.2e6, `the first visit transferred ${bytes} bytes`);
 });
 

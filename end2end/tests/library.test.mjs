@@ -116,8 +116,14 @@ test('a batch is named before Start, found on the Batches page, searched, and do
 
 test('a scan already colorized says so, and can be skipped and then colorized anyway', async () => {
   const { page, errors } = await openHydrated(session, `${server.url}/upload`);
+  const before = (await jobs()).length;
   await page.setInputFiles('[data-testid="file-input"]', [harbour()]);
   await page.waitForSelector('[data-testid="start"]:not([disabled])');
+  // The page hashes the chosen file and says so on its row before anything is sent.
+  const notice = page.locator('[data-testid="upload-row"][data-status="ready"] [data-testid="duplicate-notice"]');
+  await notice.waitFor();
+  assert.match(await notice.innerText(), /already colorized once: open/);
+  assert.equal((await jobs()).length, before, 'a file was sent before Start');
   await page.selectOption('[data-testid="duplicates"]', 'skip');
   await page.click('[data-testid="start"]');
   const row = page.locator('[data-testid="upload-row"]');
@@ -162,6 +168,26 @@ test('a file cut off by a reload is shown as not uploaded, and is sent again wit
   assert.match(await row.innerText(), /pier\.png[\s\S]*Not uploaded/);
   await row.locator('[data-testid="send-again"]').setInputFiles([file('pier.png', 'engine/tests/data/reference_input.png')]);
   await allDone(page, 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a 16-bit TIFF is chosen before Start and downloaded from the detail view with its provenance', async () => {
+  const { page, errors } = await openHydrated(session, `${server.url}/upload`);
+  await page.setInputFiles('[data-testid="file-input"]', [file('master 0042.png', 'engine/tests/data/reference_zhang_eccv16.png')]);
+  await page.waitForSelector('[data-testid="start"]:not([disabled])');
+  await page.selectOption('[data-testid="format"]', 'tiff');
+  await page.click('[data-testid="start"]');
+  await allDone(page, 1);
+  const job = (await jobs()).find((j) => j.original_name === 'master 0042.png');
+  assert.equal(job.output_format, 'tiff');
+  await page.goto(`${server.url}/gallery/${job.id}`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download this version')]);
+  assert.equal(download.suggestedFilename(), 'master 0042_colorized.tif');
+  const tiff = readFileSync(await download.path());
+  assert.equal(tiff.subarray(0, 4).toString('latin1'), 'II*\0');
+  assert.ok(tiff.includes(Buffer.from('AI-assisted colorization')), 'the XMP label is inside the TIFF');
   assert.deepEqual(errors, []);
   await page.close();
 });

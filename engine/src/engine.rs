@@ -134,6 +134,9 @@ impl LoadedModel {
         let mut timings = Timings::default();
         let source = timed(&mut timings.decode, || decode(bytes, max_pixels))?;
         let mut prepared = timed(&mut timings.preprocess, || prepare(&source, size))?;
+        if request.format.always_sixteen_bits() {
+            prepared.make_sixteen_bits();
+        }
         let (width, height) = (source.width(), source.height());
         drop(source);
         let input = std::mem::take(&mut prepared.input);

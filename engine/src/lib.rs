@@ -24,6 +24,7 @@ pub mod provenance;
 pub mod registry;
 pub mod resize;
 pub mod runtime;
+mod tiff_xmp;
 
 pub use engine::{ColorizeRequest, Colorized, Engine, EngineSettings, LoadedModel, Timings};
 pub use error::{EngineError, Result};

@@ -73,6 +73,12 @@ impl Prepared {
     pub fn model_lightness(&self) -> &[f32] {
         &self.model_lightness
     }
+
+    /// Builds the result at 16 bits per channel even from an 8-bit scan (for formats that
+    /// promise 16 bits): the colours keep the precision the Lab conversion computed.
+    pub fn make_sixteen_bits(&mut self) {
+        self.high_depth = true;
+    }
 }
 
 /// Pre-processing: full-resolution L, and the S×S grey model input made from it.

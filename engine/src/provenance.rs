@@ -1,7 +1,8 @@
 //! Provenance: every result says, inside the file, that it is an AI-assisted colorization and
 //! of what. An XMP packet (IPTC digital source type, the AI system, the software, the date, the
 //! original's content hash and name, and the original's own descriptive fields) is added to the
-//! encoded PNG or JPEG as a metadata chunk or segment; the pixels are not encoded again.
+//! encoded PNG, JPEG or TIFF as a metadata chunk, segment or tag; the pixels are not encoded
+//! again.
 
 use img_parts::jpeg::{markers, Jpeg, JpegSegment};
 use img_parts::png::{Png, PngChunk};
@@ -182,9 +183,9 @@ fn metadata_error(e: img_parts::Error) -> EngineError {
     EngineError::Encode(format!("the provenance metadata could not be added: {e}"))
 }
 
-/// Adds `xmp` to an encoded PNG (an `iTXt` chunk after the header) or JPEG (an `APP1` segment
-/// after the others at the start), replacing an XMP packet already there. Pixel data is copied
-/// as it is.
+/// Adds `xmp` to an encoded PNG (an `iTXt` chunk after the header), JPEG (an `APP1` segment
+/// after the others at the start) or TIFF (tag 700), replacing an XMP packet already there.
+/// Pixel data is copied as it is.
 pub fn embed_xmp(encoded: Vec<u8>, xmp: &str) -> Result<Vec<u8>> {
     let bytes = Bytes::from(encoded);
     if bytes.starts_with(b"\x89PNG") {
@@ -221,9 +222,11 @@ pub fn embed_xmp(encoded: Vec<u8>, xmp: &str) -> Result<Vec<u8>> {
             JpegSegment::new_with_contents(markers::APP1, Bytes::from(data)),
         );
         Ok(jpeg.encoder().bytes().to_vec())
+    } else if crate::tiff_xmp::is_tiff(&bytes) {
+        crate::tiff_xmp::embed(bytes.to_vec(), xmp)
     } else {
         Err(EngineError::Encode(
-            "provenance metadata can be added to PNG and JPEG results only".into(),
+            "provenance metadata can be added to PNG, JPEG and TIFF results only".into(),
         ))
     }
 }
@@ -236,8 +239,11 @@ fn is_jpeg_xmp(segment: &JpegSegment) -> bool {
     segment.marker() == markers::APP1 && segment.contents().starts_with(XMP_JPEG_HEADER)
 }
 
-/// The XMP packet of a PNG or JPEG, if it has one.
+/// The XMP packet of a PNG, JPEG or TIFF, if it has one.
 pub fn read_xmp(encoded: &[u8]) -> Option<String> {
+    if crate::tiff_xmp::is_tiff(encoded) {
+        return crate::tiff_xmp::read(encoded);
+    }
     let bytes = Bytes::copy_from_slice(encoded);
     if encoded.starts_with(b"\x89PNG") {
         let png = Png::from_bytes(bytes).ok()?;
@@ -386,10 +392,14 @@ mod tests {
     }
 
     #[test]
-    fn xmp_round_trips_through_png_and_jpeg_without_touching_pixels() {
+    fn xmp_round_trips_through_png_jpeg_and_tiff_without_touching_pixels() {
         let image =
             image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 6, y as u8 * 8, 90]));
-        for format in [image::ImageFormat::Png, image::ImageFormat::Jpeg] {
+        for format in [
+            image::ImageFormat::Png,
+            image::ImageFormat::Jpeg,
+            image::ImageFormat::Tiff,
+        ] {
             let mut encoded = Vec::new();
             image::DynamicImage::ImageRgb8(image.clone())
                 .write_to(&mut std::io::Cursor::new(&mut encoded), format)
@@ -404,10 +414,23 @@ mod tests {
             let before = image::load_from_memory(&encoded).unwrap().to_rgb8();
             let after = image::load_from_memory(&tagged).unwrap().to_rgb8();
             assert_eq!(before, after, "{format:?}: the pixels are the same");
-            // Embedding twice keeps one packet.
-            let again = embed_xmp(tagged.clone(), &xmp).unwrap();
-            assert_eq!(again.len(), tagged.len());
+            // Embedding again replaces the packet.
+            let other = xmp.replace("Harbour, 1931", "Quay, 1932");
+            let again = embed_xmp(tagged.clone(), &other).unwrap();
+            assert_eq!(read_xmp(&again).as_deref(), Some(other.as_str()));
+            let after = image::load_from_memory(&again).unwrap().to_rgb8();
+            assert_eq!(before, after, "{format:?}: the pixels are the same");
         }
+        // A TIFF cut off inside its directory (written last) is refused, not misread.
+        let mut tiff = Vec::new();
+        image::DynamicImage::ImageRgb8(image.clone())
+            .write_to(
+                &mut std::io::Cursor::new(&mut tiff),
+                image::ImageFormat::Tiff,
+            )
+            .unwrap();
+        let cut = tiff[..tiff.len() - 20].to_vec();
+        assert!(embed_xmp(cut, &"x".repeat(50)).is_err());
         assert!(embed_xmp(b"GIF89a".to_vec(), "x").is_err());
     }
 

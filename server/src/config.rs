@@ -247,6 +247,8 @@ pub struct ServeArgs {
 pub enum Format {
     Png,
     Jpeg,
+    /// 16 bits per channel, deflate-compressed.
+    Tiff,
 }
 
 #[derive(Debug, Args)]

@@ -137,7 +137,7 @@ fn colorize_does_the_good_files_and_lists_the_bad_ones() {
 }
 
 #[test]
-fn colorize_of_good_files_succeeds_with_jpeg_output() {
+fn colorize_of_good_files_succeeds_with_jpeg_and_tiff_output() {
     let dir = setup();
     let out_dir = dir.path().join("results");
     let input = test_data("reference_input.png");
@@ -166,6 +166,27 @@ fn colorize_of_good_files_succeeds_with_jpeg_output() {
         image::guess_format(&bytes).unwrap(),
         image::ImageFormat::Jpeg
     );
+
+    // A 16-bit TIFF from an 8-bit scan, with the provenance inside.
+    let out = tinct(
+        dir.path(),
+        &[
+            "colorize",
+            input.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--format",
+            "tiff",
+            "--size",
+            "96",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(out_dir.join("reference_input_colorized.tif")).unwrap();
+    let image = image::load_from_memory(&bytes).unwrap();
+    assert_eq!(image.color(), image::ColorType::Rgb16);
+    let xmp = engine::provenance::read_xmp(&bytes).unwrap();
+    assert!(xmp.contains("AI-assisted colorization"), "{xmp}");
 }
 
 #[test]

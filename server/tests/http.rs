@@ -329,3 +329,64 @@ async fn pages_and_the_bundle_are_sent_compressed_and_images_are_not() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(encoding, None);
 }
+
+#[tokio::test]
+async fn a_bundle_named_after_its_content_is_kept_by_browsers_and_the_rest_revalidated() {
+    // A site as `scripts/build.sh` leaves it: hashed names, listed in `hash.txt`.
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for name in [
+        "tinct.00112233aabbccdd.js",
+        "tinct.44556677eeff0011.wasm",
+        "tinct.8899aabbccddeeff.css",
+        "favicon.svg",
+    ] {
+        std::fs::write(pkg.join(name), name).unwrap();
+    }
+    std::fs::write(
+        site.path().join("hash.txt"),
+        "js: 00112233aabbccdd\nwasm: 44556677eeff0011\ncss: 8899aabbccddeeff\n",
+    )
+    .unwrap();
+    let root = site.path().to_path_buf();
+    let app = support::test_app_with(1, 100, move |config| config.site_root = root).await;
+
+    let (status, body) = app.get("/login").await;
+    assert_eq!(status, StatusCode::OK);
+    for href in [
+        "/pkg/tinct.00112233aabbccdd.js",
+        "/pkg/tinct.44556677eeff0011.wasm",
+        "/pkg/tinct.8899aabbccddeeff.css",
+    ] {
+        assert!(body.contains(href), "{href} is not in {body}");
+    }
+    assert!(!body.contains("/pkg/tinct.css"), "{body}");
+
+    let cache_control = |uri: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .send(Request::get(uri).body(Body::empty()).unwrap())
+                .await;
+            let value = response.headers().get(header::CACHE_CONTROL).cloned();
+            (
+                response.status(),
+                value.map(|v| v.to_str().unwrap().to_string()),
+            )
+        }
+    };
+    let (status, policy) = cache_control("/pkg/tinct.44556677eeff0011.wasm").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        policy.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let (status, policy) = cache_control("/pkg/favicon.svg").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(policy.as_deref(), Some("no-cache"));
+    // A hashed name that does not exist (an old page after an upgrade) is not kept.
+    let (status, policy) = cache_control("/pkg/tinct.ffffffffffffffff.wasm").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(policy.as_deref(), Some("no-cache"));
+}

@@ -211,6 +211,9 @@ async fn bad_settings_are_refused_with_a_sentence() {
         body["error"].as_str().unwrap().contains("no images"),
         "{body}"
     );
+    let (status, body) = submit(&app, &[("format", "", b"webp"), ("images", "a.png", &png)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "format must be png, jpeg or tiff", "{body}");
 }
 
 /// The result file of a finished job, as the API serves it.
@@ -425,7 +428,7 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         hex::encode(sha2::Sha256::digest(&bytes))
     };
 
-    for format in ["png", "jpeg"] {
+    for format in ["png", "jpeg", "tiff"] {
         let (_, body) = submit(
             &app,
             &[
@@ -477,6 +480,11 @@ async fn every_result_says_in_its_metadata_that_it_is_an_ai_colorization_and_of_
         // Still a full-size image of the original's size.
         let decoded = image::load_from_memory(&result).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (120, 80));
+        if format == "tiff" {
+            // 16 bits per channel from an 8-bit scan.
+            assert_eq!(decoded.color(), image::ColorType::Rgb16);
+            assert_eq!(tags["File:FileType"], "TIFF", "{tags}");
+        }
     }
     // The original itself is untouched.
     let stored = app
@@ -514,7 +522,11 @@ async fn with_a_certificate_results_carry_content_credentials_that_validate() {
         "{page}"
     );
     let png = png_bytes();
-    for (format, mime) in [("png", "image/png"), ("jpeg", "image/jpeg")] {
+    for (format, mime) in [
+        ("png", "image/png"),
+        ("jpeg", "image/jpeg"),
+        ("tiff", "image/tiff"),
+    ] {
         let (_, body) = submit(
             &app,
             &[

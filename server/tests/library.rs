@@ -243,6 +243,23 @@ async fn a_batch_cannot_be_renamed_or_read_by_someone_it_is_hidden_from() {
     .await;
     assert_eq!(contents["detail"], Value::Null);
     assert_eq!(contents["jobs"], Value::Array(vec![]));
+    // Nor does the page's duplicate check tell them the private letter exists.
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&png))
+    };
+    wait_until_finished(&app, &batch).await;
+    let (_, known) = json(
+        app.send(request("colorized_already", format!("sha256={sha256}")))
+            .await,
+    )
+    .await;
+    assert_eq!(known, Value::Null);
+    assert_eq!(
+        call(&app, "colorized_already", &format!("sha256={sha256}")).await[0],
+        1,
+        "its owner is told"
+    );
 }
 
 #[tokio::test]
@@ -254,6 +271,24 @@ async fn content_already_colorized_is_said_and_can_be_skipped_then_colorized() {
     let first_job = first["files"][0]["job_id"].as_str().unwrap().to_string();
     assert_eq!(first["files"][0].get("duplicate"), None, "{first}");
     wait_until_finished(&app, &first_batch).await;
+
+    // The upload page asks by the content's SHA-256 before it sends anything.
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&png))
+    };
+    let known = call(&app, "colorized_already", &format!("sha256={sha256}")).await;
+    assert_eq!(known, serde_json::json!([1, first_job]));
+    let unknown = call(
+        &app,
+        "colorized_already",
+        &format!("sha256={}", "0".repeat(64)),
+    )
+    .await;
+    assert_eq!(unknown, Value::Null);
+    let (status, refusal) = server_fn(&app, "colorized_already", "sha256=harbour.png").await;
+    assert!(!status.is_success(), "{refusal}");
+    assert!(refusal.contains("64 hexadecimal digits"), "{refusal}");
 
     // The same content under another name, asking to skip what was done before.
     let skipped = submit(

@@ -106,6 +106,7 @@ fn request_for(
         Format::Jpeg => OutputFormat::Jpeg {
             quality: args.quality,
         },
+        Format::Tiff => OutputFormat::Tiff,
     };
     let (preset_model, preset_size) = match &args.preset {
         Some(name) => {

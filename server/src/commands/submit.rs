@@ -127,6 +127,7 @@ async fn submit(common: &Common, args: &SubmitArgs) -> Result<ExitCode, CommandE
     let format = match args.format {
         Format::Png => OutputFormat::Png,
         Format::Jpeg => OutputFormat::Jpeg { quality: 92 },
+        Format::Tiff => OutputFormat::Tiff,
     };
     let (files, early_failures) = collect_inputs(&args.inputs);
     std::fs::create_dir_all(&args.out)
@@ -317,6 +318,7 @@ async fn upload(
     let format = match args.format {
         Format::Png => "png",
         Format::Jpeg => "jpeg",
+        Format::Tiff => "tiff",
     };
     let key = format!(
         "tinct-submit-{sha256}-{}-{}-{format}-{batch}",

@@ -24,7 +24,6 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeader;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -264,29 +263,51 @@ fn per_minute(count: u32) -> governor::Quota {
     governor::Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN))
 }
 
-/// Leptos settings for a site whose bundle lives in `site_root/pkg`.
+/// Leptos settings for a site whose bundle lives in `site_root/pkg`, with the content-hashed
+/// names the build listed in `site_root/hash.txt` when it did (see `app::bundle`).
 pub fn leptos_options(site_root: &std::path::Path, address: std::net::SocketAddr) -> LeptosOptions {
+    let hash_file = app::bundle::hash_file(site_root);
     LeptosOptions::builder()
         .output_name(app::OUTPUT_NAME)
         .site_root(site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(address)
+        .hash_files(hash_file.is_file())
+        // An absolute path: Leptos joins it to the executable's folder, which it replaces.
+        .hash_file(std::sync::Arc::from(hash_file.to_string_lossy().as_ref()))
         .build()
 }
 
 /// The browser bundle (`site_root/pkg`): the Brotli or gzip copy the release build made when the
-/// browser takes it (else compressed on the fly by the compression layer). The names carry no
-/// hash, so browsers revalidate (a `304` when unchanged) instead of keeping a stale bundle.
-fn bundle_files(
-    site_root: &str,
-) -> tower_http::set_header::SetResponseHeader<ServeDir, HeaderValue> {
-    SetResponseHeader::overriding(
-        ServeDir::new(std::path::Path::new(site_root).join("pkg"))
-            .precompressed_br()
-            .precompressed_gzip(),
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    )
+/// browser takes it (else compressed on the fly by the compression layer).
+fn bundle_files<S: Clone + Send + Sync + 'static>(site_root: &str) -> Router<S> {
+    Router::new()
+        .fallback_service(
+            ServeDir::new(std::path::Path::new(site_root).join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(middleware::from_fn(bundle_cache_policy))
+}
+
+/// Files named after their content are kept by browsers for a year; any other (the favicon, a
+/// bundle built without hashes) is revalidated each time (a `304` when unchanged).
+async fn bundle_cache_policy(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let name = request.uri().path().rsplit('/').next().unwrap_or_default();
+    let forever = app::bundle::is_hashed_name(name);
+    let mut response = next.run(request).await;
+    let policy = if forever && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
 }
 
 /// The session store (SQLite, so sessions survive a restart) and its table.
@@ -370,7 +391,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             },
             move || shell(options.clone()),
         )
-        .nest_service("/pkg", bundle_files(&state.leptos_options.site_root))
+        .nest("/pkg", bundle_files(&state.leptos_options.site_root))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             leptos::nonce::provide_nonce,
             shell,

@@ -17,14 +17,16 @@ use web_sys::{
 };
 
 use super::{
-    batch_contents, colorize_skipped, default_batch_name, intake_rules, start_batch, ChosenFile,
-    FileRow, UploadState,
+    batch_contents, colorize_skipped, colorized_already, default_batch_name, intake_rules,
+    start_batch, ChosenFile, FileRow, UploadState,
 };
 use crate::jobs::batches::FileState;
 use crate::jobs::{JobEvent, SubmitResponse};
 
 /// Files sent at once; the others wait their turn.
 const PARALLEL_UPLOADS: usize = 2;
+/// Bytes read at a time while a chosen file is hashed, so a large scan is never held whole.
+const HASH_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
 
 thread_local! {
     /// The chosen files, by row key, until they are sent (a `File` stays in the browser).
@@ -185,9 +187,41 @@ fn add_file(state: UploadState, file: File) {
         None => {
             row.status.set("ready".into());
             row.error.set(None);
+            check_colorized_before(row, file.clone());
             FILES.with(|files| files.borrow_mut().insert(row.key, file));
         }
     }
+}
+
+/// Hashes a chosen file here (SHA-256, the name the server gives content) and asks whether it
+/// was colorized before, so that its row says so before Start and the person can remove it.
+fn check_colorized_before(row: FileRow, file: File) {
+    spawn_local(async move {
+        let Some(sha256) = sha256_of(&file).await else {
+            return;
+        };
+        if let Ok(Some(found)) = colorized_already(sha256).await {
+            // The row may be gone (removed) by now: then there is nothing to tell.
+            row.duplicate.try_set(Some(found));
+        }
+    });
+}
+
+async fn sha256_of(file: &File) -> Option<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let size = file.size();
+    let mut start = 0.0;
+    while start < size {
+        let end = (start + HASH_CHUNK).min(size);
+        let chunk = file.slice_with_f64_and_f64(start, end).ok()?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(chunk.array_buffer())
+            .await
+            .ok()?;
+        hasher.update(js_sys::Uint8Array::new(&buffer).to_vec());
+        start = end;
+    }
+    Some(hex::encode(hasher.finalize()))
 }
 
 /// Start: names the batch on the server with its files (so a reload knows them), then sends

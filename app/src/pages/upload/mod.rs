@@ -123,6 +123,23 @@ pub async fn start_batch(
         .map_err(job_error)
 }
 
+/// How many finished results the person may see were made from content with this SHA-256,
+/// and the newest: the page says so on a file's row before it is sent.
+#[server(endpoint = "colorized_already")]
+pub async fn colorized_already(sha256: String) -> Result<Option<(i64, String)>, AppError> {
+    use crate::context::{job_error, server_context};
+    let who = crate::auth::require(|p| p.can_submit())?;
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::refused("a SHA-256 is 64 hexadecimal digits"));
+    }
+    let (times, newest) = server_context()?
+        .jobs
+        .colorized_before(&who, &sha256.to_lowercase())
+        .await
+        .map_err(job_error)?;
+    Ok(newest.filter(|_| times > 0).map(|id| (times, id)))
+}
+
 /// Colorizes a file that was skipped because its content was already colorized.
 #[server(endpoint = "colorize_skipped")]
 pub async fn colorize_skipped(batch: String, name: String) -> Result<String, AppError> {
@@ -459,6 +476,7 @@ fn Settings(presets: Result<Vec<PresetInfo>, AppError>, models: Vec<ModelChoice>
                     <select data-testid="format" on:change=move |ev| state.format.set(event_target_value(&ev))>
                         <option value="png">"PNG (lossless, 16-bit when the scan is)"</option>
                         <option value="jpeg">"JPEG (smaller)"</option>
+                        <option value="tiff">"TIFF (16-bit, archival; largest)"</option>
                     </select>
                 </label>
                 <Show when=move || state.format.get() == "jpeg">

@@ -27,7 +27,7 @@ pub struct SubmitForm {
     size: Option<u32>,
     /// An installed model (see `GET /api/v1/models`); overrides the preset's.
     model: Option<String>,
-    /// `png` (default) or `jpeg`.
+    /// `png` (default), `jpeg` or `tiff` (16 bits per channel).
     format: Option<String>,
     /// JPEG quality, 1–100 (default 92).
     quality: Option<u8>,
@@ -171,8 +171,12 @@ async fn submit_files(
                                 .map_err(|_| ApiError::bad_request("size must be a number"))?,
                         )
                     }
-                    "format" if value == "jpeg" || value == "png" => submission.format = value,
-                    "format" => return Err(ApiError::bad_request("format must be png or jpeg")),
+                    "format" if matches!(value.as_str(), "png" | "jpeg" | "tiff") => {
+                        submission.format = value
+                    }
+                    "format" => {
+                        return Err(ApiError::bad_request("format must be png, jpeg or tiff"))
+                    }
                     "quality" if !value.is_empty() => match value.parse::<u8>() {
                         Ok(quality @ 1..=100) => submission.quality = Some(quality),
                         _ => {
