@@ -268,6 +268,7 @@ fn child(args: &[String]) -> Result<Value, String> {
             evaluation: None,
             input_size: None,
             notice: None,
+            variant_of: None,
         },
         path,
         builtin: false,

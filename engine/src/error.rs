@@ -30,6 +30,8 @@ pub enum EngineError {
     UnknownModel(String),
     #[error("a model named '{0}' is already registered")]
     DuplicateModel(String),
+    #[error("a variant's parent must be registered first: no model named '{0}' (see `tinct models list`)")]
+    UnknownParentModel(String),
     #[error("model name '{0}' is not allowed: use 1–64 letters, digits, '-' or '_'")]
     InvalidModelName(String),
     #[error("the default model is set by the server's configuration (--default-model {0}); change it there")]

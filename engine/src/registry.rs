@@ -47,6 +47,30 @@ pub struct ModelManifest {
     /// large sizes is not run at them. DDColor models leave it out: every size is theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_size: Option<InputSizes>,
+    /// Set on a quantized or half-precision copy of another model (`tools/quantize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_of: Option<Variant>,
+}
+
+/// What a variant was made from, and how: enough to tell which weights it stands for and to
+/// repeat the making.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Variant {
+    /// The parent's registered name when the variant was imported.
+    pub parent: String,
+    pub parent_sha256: String,
+    /// E.g. "int8 static QDQ, per-channel weights, MinMax (onnxruntime 1.31.1)".
+    pub method: String,
+    /// The photos int8 ranges were calibrated on ("none" for float16).
+    pub calibration: String,
+}
+
+/// How a variant to be imported was made; its parent must be registered.
+#[derive(Debug, Clone, Default)]
+pub struct VariantOf {
+    pub parent: String,
+    pub method: String,
+    pub calibration: String,
 }
 
 /// Where a model works best and at which sizes it may run (multiples of 32).
@@ -100,6 +124,9 @@ pub struct ImportOptions {
     pub input_size: Option<InputSizes>,
     pub precision: Option<String>,
     pub notice: Option<String>,
+    /// Registers the file as a variant of a registered model, whose family, sizes, licence and
+    /// training data it keeps unless given here.
+    pub variant_of: Option<VariantOf>,
 }
 
 /// The model used when nobody chose one.
@@ -294,6 +321,10 @@ impl Registry {
         if self.list()?.iter().any(|m| m.manifest.name == name) {
             return Err(EngineError::DuplicateModel(name.to_string()));
         }
+        let (options, variant, training_data) = match options.variant_of.clone() {
+            Some(of) => self.inherit_from_parent(options, of)?,
+            None => (options, None, None),
+        };
         let model = OnnxModel::load(runtime, file, options.family)?;
         let fixed = model.contract().fixed_size;
         let family = model.family();
@@ -344,7 +375,7 @@ impl Registry {
             source: options
                 .source
                 .unwrap_or_else(|| format!("imported from {}", file.display())),
-            training_data: None,
+            training_data,
             evaluation: None,
             // A graph exported for one size runs at that size, whatever a catalogue says.
             input_size: fixed
@@ -355,6 +386,7 @@ impl Registry {
                 })
                 .or(options.input_size),
             notice: options.notice,
+            variant_of: variant,
         };
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Encode(e.to_string()))?;
@@ -370,6 +402,57 @@ impl Registry {
             path: target,
             builtin: false,
         })
+    }
+}
+
+impl Registry {
+    /// A variant keeps what it does not say from its parent: family, input sizes, licence (the
+    /// weights are the parent's, changed in precision), training data; its precision is read
+    /// from the method.
+    fn inherit_from_parent(
+        &self,
+        mut options: ImportOptions,
+        of: VariantOf,
+    ) -> Result<(ImportOptions, Option<Variant>, Option<String>)> {
+        let parent = self
+            .get(&of.parent)
+            .map_err(|_| EngineError::UnknownParentModel(of.parent.clone()))?
+            .manifest;
+        options.family = options.family.or(Some(parent.family));
+        options.input_size = options.input_size.or(parent.input_size);
+        options.default_input_size = options
+            .default_input_size
+            .or(Some(parent.default_input_size));
+        options.licence = options
+            .licence
+            .or_else(|| Some(format!("as its parent {}: {}", parent.name, parent.licence)));
+        let method = of.method.trim().to_string();
+        options.precision = options.precision.or_else(|| {
+            ["int8", "float16"]
+                .into_iter()
+                .find(|p| method.starts_with(p))
+                .map(str::to_string)
+        });
+        options.display_name = options.display_name.or_else(|| {
+            let label = parent.display_name.as_deref().unwrap_or(&parent.name);
+            options
+                .precision
+                .as_deref()
+                .map(|p| format!("{label}, {p}"))
+        });
+        options.source = options.source.or_else(|| {
+            Some(format!(
+                "made from {} (sha256 {}) by tools/quantize: {method}",
+                parent.name, parent.sha256
+            ))
+        });
+        let variant = Variant {
+            parent: parent.name,
+            parent_sha256: parent.sha256,
+            method,
+            calibration: of.calibration.trim().to_string(),
+        };
+        Ok((options, Some(variant), parent.training_data))
     }
 }
 
@@ -463,6 +546,7 @@ mod tests {
             training_data: None,
             evaluation: None,
             notice: None,
+            variant_of: None,
             input_size,
         }
     }

@@ -332,6 +332,16 @@ pub struct ImportArgs {
     /// ddcolor, deoldify or zhang; default: found from the graph's inputs and outputs.
     #[arg(long)]
     pub family: Option<engine::family::Family>,
+    /// Register the file as a variant (an int8 or float16 copy made by tools/quantize) of this
+    /// registered model: it keeps the parent's family, input sizes, licence and training data.
+    #[arg(long, requires_all = ["method", "calibration"])]
+    pub variant_of: Option<String>,
+    /// How the variant was made (tools/quantize prints it).
+    #[arg(long, requires = "variant_of")]
+    pub method: Option<String>,
+    /// The photos its int8 ranges were calibrated on ("none" for float16).
+    #[arg(long, requires = "variant_of")]
+    pub calibration: Option<String>,
 }
 
 impl Common {

@@ -322,6 +322,113 @@ fn models_import_checks_the_file_and_list_shows_it() {
 }
 
 #[test]
+fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
+    let dir = setup();
+    let import = |parent: &str| {
+        tinct(
+            dir.path(),
+            &[
+                "models",
+                "import",
+                test_data("tiny_ddcolor_int8.onnx").to_str().unwrap(),
+                "--name",
+                "tiny-int8",
+                "--variant-of",
+                parent,
+                "--method",
+                "int8 static QDQ, per-channel weights, MinMax (onnxruntime 1.31.1)",
+                "--calibration",
+                "2 photos of calib at S = 64",
+            ],
+        )
+    };
+    let out = import("tiny-fp32");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("a variant's parent must be registered first"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A method and a calibration set are required with --variant-of.
+    let out = tinct(
+        dir.path(),
+        &[
+            "models",
+            "import",
+            test_data("tiny_ddcolor_int8.onnx").to_str().unwrap(),
+            "--name",
+            "tiny-int8",
+            "--variant-of",
+            "tiny",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let out = import("tiny");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("It is a variant of 'tiny'"),
+        "{}",
+        text(&out.stdout)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("data/models/tiny-int8.json")).unwrap(),
+    )
+    .unwrap();
+    let parent_sha256 =
+        engine::registry::sha256_file(&dir.path().join("data/models/tiny.onnx")).unwrap();
+    assert_eq!(manifest["variant_of"]["parent"], "tiny");
+    assert_eq!(
+        manifest["variant_of"]["parent_sha256"],
+        parent_sha256.as_str()
+    );
+    assert_eq!(
+        manifest["variant_of"]["calibration"],
+        "2 photos of calib at S = 64"
+    );
+    assert_eq!(manifest["precision"], "int8");
+    // The parent's size and licence come with it.
+    assert_eq!(manifest["default_input_size"], 64);
+    assert_eq!(manifest["licence"], "as its parent tiny: test");
+
+    // The engine runs the quantized graph, and its colours stay close to the parent's.
+    let input = test_data("reference_input.png");
+    let mut results = Vec::new();
+    for model in ["tiny", "tiny-int8"] {
+        let out_dir = dir.path().join(model);
+        let out = tinct(
+            dir.path(),
+            &[
+                "colorize",
+                input.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--model",
+                model,
+            ],
+        );
+        assert!(out.status.success(), "{model}: {}", text(&out.stderr));
+        let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
+        results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
+    }
+    let differences: Vec<f64> = results[0]
+        .as_raw()
+        .iter()
+        .zip(results[1].as_raw())
+        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).abs())
+        .collect();
+    let mean = differences.iter().sum::<f64>() / differences.len() as f64;
+    assert!(
+        mean < 3.0,
+        "the int8 result differs by {mean:.2} levels on average"
+    );
+    assert!(
+        results[0] != results[1],
+        "the variant's output is not its own"
+    );
+}
+
+#[test]
 fn a_missing_onnx_runtime_is_a_clear_error_not_a_panic() {
     let dir = setup();
     let out = tinct(

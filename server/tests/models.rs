@@ -339,3 +339,47 @@ async fn a_model_is_chosen_per_job_through_rest_comfyui_and_try_another_model() 
     });
     assert!(comfy.is_some(), "no ComfyUI job on zhang: {jobs}");
 }
+
+#[tokio::test]
+async fn an_int8_variant_is_listed_with_its_parent_and_chosen_per_job() {
+    let app = test_app(1, 100).await;
+    let engine = support::engine(app.dir.path());
+    engine
+        .registry()
+        .import(
+            engine.runtime(),
+            &test_data("tiny_ddcolor_int8.onnx"),
+            "tiny-int8",
+            engine::registry::ImportOptions {
+                variant_of: Some(engine::registry::VariantOf {
+                    parent: "tiny".into(),
+                    method: "int8 static QDQ, per-channel weights, MinMax".into(),
+                    calibration: "2 test scans at S = 64".into(),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let parent_sha256 = engine.registry().get("tiny").unwrap().manifest.sha256;
+
+    // The API and the Admin page say what it was made from.
+    let (status, models) = app.get_json("/api/v1/models").await;
+    assert_eq!(status, StatusCode::OK);
+    let variant = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "tiny-int8")
+        .unwrap_or_else(|| panic!("{models}"));
+    assert_eq!(variant["variant"]["parent"], "tiny");
+    assert_eq!(variant["variant"]["parent_sha256"], parent_sha256.as_str());
+    assert_eq!(variant["label"], "Tiny test model, int8");
+    let (_, page) = app.get("/admin").await;
+    assert!(page.contains("variant of "), "{page}");
+    assert!(page.contains("2 test scans at S = 64"), "{page}");
+
+    // A person chooses it for a job like any other model.
+    let done = submit_one(&app, &[("model", "", b"tiny-int8")]).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["model"], "tiny-int8");
+}

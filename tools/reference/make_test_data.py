@@ -15,6 +15,13 @@
   - tiny_zhang_siggraph17.onnx: L plus the hint inputs (ab, mask) → a/b at S.
 
 Run: tools/reference/.venv/bin/python tools/reference/make_test_data.py
+
+tiny_ddcolor_int8.onnx, the int8 variant the variant tests import, is made from tiny_ddcolor.onnx
+by tools/quantize, calibrated on reference_input.png and reference_output.png (copied into one
+folder, CALIB):
+  tools/reference/.venv/bin/python tools/quantize/quantize.py --model \
+      engine/tests/data/tiny_ddcolor.onnx --method int8 --size 64 --calibration CALIB --images 2 \
+      --out engine/tests/data/tiny_ddcolor_int8.onnx --parent-name tiny
 """
 
 import os

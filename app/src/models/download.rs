@@ -201,6 +201,7 @@ pub async fn pull(
         precision: Some(entry.precision.clone()),
         notice: None,
         default_input_size: None,
+        variant_of: None,
     };
     let part_for_install = part.clone();
     tokio::task::spawn_blocking(move || {

@@ -22,6 +22,18 @@ pub struct InstalledModel {
     pub is_default: bool,
     pub licence: String,
     pub source: String,
+    /// For a quantized or float16 copy: "int8 variant of tinct-mini" and how it was made.
+    pub variant: Option<VariantInfo>,
+}
+
+/// What an installed variant was made from, in words for the Admin page and the API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariantInfo {
+    pub parent: String,
+    pub parent_sha256: String,
+    pub method: String,
+    pub calibration: String,
 }
 
 /// A catalogue entry, with whether it is installed.

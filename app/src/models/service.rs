@@ -10,7 +10,9 @@ use engine::Engine;
 use sqlx::SqlitePool;
 
 use super::download::{self, Mirror, Progress, PullError, PullOptions};
-use super::{CatalogueModel, DownloadState, DownloadStatus, InstalledModel, ModelsReport};
+use super::{
+    CatalogueModel, DownloadState, DownloadStatus, InstalledModel, ModelsReport, VariantInfo,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -88,6 +90,12 @@ impl ModelService {
                 builtin: m.builtin,
                 licence: m.manifest.licence,
                 source: m.manifest.source,
+                variant: m.manifest.variant_of.map(|v| VariantInfo {
+                    parent: v.parent,
+                    parent_sha256: v.parent_sha256,
+                    method: v.method,
+                    calibration: v.calibration,
+                }),
                 name: m.manifest.name,
             })
             .collect())

@@ -49,6 +49,7 @@ pub fn registry_with(dir: &Path, file: &str, name: &str, default_input_size: u32
         evaluation: None,
         input_size: None,
         notice: None,
+        variant_of: None,
     };
     std::fs::write(
         builtin.join(format!("{name}.json")),

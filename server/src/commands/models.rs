@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use app::models::download::{self, Mirror, Progress, PullOptions};
 use app::models::human_bytes;
 use engine::catalogue::Catalogue;
-use engine::registry::ImportOptions;
+use engine::registry::{ImportOptions, VariantOf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Common, ImportArgs, PullArgs};
@@ -56,6 +56,11 @@ pub fn import(common: &Common, args: &ImportArgs) -> Result<ExitCode, CommandErr
             licence: args.licence.clone(),
             source: args.source.clone(),
             family: args.family,
+            variant_of: args.variant_of.as_ref().map(|parent| VariantOf {
+                parent: parent.clone(),
+                method: args.method.clone().unwrap_or_default(),
+                calibration: args.calibration.clone().unwrap_or_default(),
+            }),
             ..ImportOptions::default()
         },
     )?;
@@ -64,9 +69,18 @@ pub fn import(common: &Common, args: &ImportArgs) -> Result<ExitCode, CommandErr
         model.manifest.name,
         model.manifest.family.label(),
         model.manifest.default_input_size,
-        &model.manifest.sha256[..12.min(model.manifest.sha256.len())],
+        model.manifest.sha256.chars().take(12).collect::<String>(),
         model.path.display()
     );
+    if let Some(variant) = &model.manifest.variant_of {
+        println!(
+            "It is a variant of '{}' (sha256 {}): {}; calibration: {}.",
+            variant.parent,
+            variant.parent_sha256.chars().take(12).collect::<String>(),
+            variant.method,
+            variant.calibration
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

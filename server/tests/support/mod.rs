@@ -67,6 +67,7 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
         evaluation: None,
         input_size: None,
         notice: None,
+        variant_of: None,
     };
     std::fs::write(
         models.join("tiny.json"),

@@ -174,7 +174,16 @@ fn InstalledModels(
                                 <td>{m.family}</td>
                                 <td>{m.default_input_size}</td>
                                 <td><code class="checksum" title=m.sha256.clone()>{m.sha256.chars().take(16).collect::<String>()}"…"</code></td>
-                                <td>{if m.builtin { "shipped" } else { "installed here" }}</td>
+                                <td>
+                                    {if m.builtin { "shipped" } else { "installed here" }}
+                                    {m.variant.map(|v| view! {
+                                        <p class="hint" data-testid="variant">
+                                            "variant of " <code>{v.parent}</code>
+                                            " (sha256 " {v.parent_sha256.chars().take(12).collect::<String>()} "…): "
+                                            {v.method} "; calibration: " {v.calibration}
+                                        </p>
+                                    })}
+                                </td>
                                 <td class="licence">{m.licence}</td>
                                 <td>
                                     {(!m.is_default && !default_fixed).then(|| view! {
