@@ -116,7 +116,7 @@ test('an admin downloads with live progress, cancels, and sets the default; a cu
   assert.equal(await page.locator('tr[data-model="deoldify-tiny"]').count(), 0);
 
   // The new model becomes the default.
-  await installed.getByRole('button', { name: 'Make Test zhang-tiny the default' }).click();
+  await installed.getByRole('button', { name: 'Make default: Test zhang-tiny' }).click();
   await installed.locator('.badge', { hasText: 'default' }).waitFor();
 
   await page.setViewportSize({ width: 390, height: 800 });

@@ -189,7 +189,7 @@ fn InstalledModels(
                                     {(!m.is_default && !default_fixed).then(|| view! {
                                         <ActionForm action=make_default attr:class="inline">
                                             <input type="hidden" name="name" value=name/>
-                                            <button class="button small" type="submit" aria-label=format!("Make {label} the default")>"Make default"</button>
+                                            <button class="button small" type="submit" aria-label=format!("Make default: {label}")>"Make default"</button>
                                         </ActionForm>
                                     })}
                                     {(!m.builtin && !m.is_default).then(|| view! {

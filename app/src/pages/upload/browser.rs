@@ -38,7 +38,9 @@ pub fn load_rules(state: UploadState) {
     spawn_local(async move {
         if let Ok(rules) = intake_rules().await {
             state.max_file_bytes.set(rules.max_file_bytes);
-            state.duplicates.set(rules.duplicates.as_str().to_string());
+            if state.duplicates.get_untracked().is_empty() {
+                state.duplicates.set(rules.duplicates.as_str().to_string());
+            }
         }
     });
 }

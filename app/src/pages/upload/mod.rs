@@ -208,6 +208,8 @@ pub struct UploadState {
     pub quality: RwSignal<String>,
     /// A visible label on the results: `""` (none), `en` or `zh`.
     pub label: RwSignal<String>,
+    /// Content already colorized: `colorize` or `skip`; `""` (the server's default) until the
+    /// page has learnt that default, which never overrides what the person chose meanwhile.
     pub duplicates: RwSignal<String>,
     pub batch: RwSignal<Option<String>>,
     pub batch_name: RwSignal<String>,
@@ -234,7 +236,7 @@ impl UploadState {
             format: RwSignal::new("png".to_string()),
             quality: RwSignal::new("92".to_string()),
             label: RwSignal::new(String::new()),
-            duplicates: RwSignal::new(Duplicates::default().as_str().to_string()),
+            duplicates: RwSignal::new(String::new()),
             started: RwSignal::new(batch.is_some()),
             batch: RwSignal::new(batch),
             batch_name: RwSignal::new(String::new()),
