@@ -274,19 +274,18 @@ fn a_bad_input_size_is_refused_before_any_work() {
     );
 }
 
+/// `tinct models import` of a test graph under `name`, with more flags.
+fn import_model(dir: &Path, file: &str, name: &str, flags: &[&str]) -> Output {
+    let file = test_data(file);
+    let mut args = vec!["models", "import", file.to_str().unwrap(), "--name", name];
+    args.extend_from_slice(flags);
+    tinct(dir, &args)
+}
+
 #[test]
 fn models_import_checks_the_file_and_list_shows_it() {
     let dir = setup();
-    let out = tinct(
-        dir.path(),
-        &[
-            "models",
-            "import",
-            test_data("wrong_io.onnx").to_str().unwrap(),
-            "--name",
-            "wrong",
-        ],
-    );
+    let out = import_model(dir.path(), "wrong_io.onnx", "wrong", &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("not a usable colorization model"),
@@ -294,17 +293,11 @@ fn models_import_checks_the_file_and_list_shows_it() {
         text(&out.stderr)
     );
 
-    let out = tinct(
+    let out = import_model(
         dir.path(),
-        &[
-            "models",
-            "import",
-            test_data("tiny_ddcolor.onnx").to_str().unwrap(),
-            "--name",
-            "ddcolor_paper_tiny",
-            "--input-size",
-            "512",
-        ],
+        "tiny_ddcolor.onnx",
+        "ddcolor_paper_tiny",
+        &["--input-size", "512"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
@@ -325,14 +318,11 @@ fn models_import_checks_the_file_and_list_shows_it() {
 fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
     let dir = setup();
     let import = |parent: &str| {
-        tinct(
+        import_model(
             dir.path(),
+            "tiny_ddcolor_int8.onnx",
+            "tiny-int8",
             &[
-                "models",
-                "import",
-                test_data("tiny_ddcolor_int8.onnx").to_str().unwrap(),
-                "--name",
-                "tiny-int8",
                 "--variant-of",
                 parent,
                 "--method",
@@ -350,17 +340,11 @@ fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
         text(&out.stderr)
     );
     // A method and a calibration set are required with --variant-of.
-    let out = tinct(
+    let out = import_model(
         dir.path(),
-        &[
-            "models",
-            "import",
-            test_data("tiny_ddcolor_int8.onnx").to_str().unwrap(),
-            "--name",
-            "tiny-int8",
-            "--variant-of",
-            "tiny",
-        ],
+        "tiny_ddcolor_int8.onnx",
+        "tiny-int8",
+        &["--variant-of", "tiny"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 
