@@ -2,8 +2,8 @@
 //! with progress (XMLHttpRequest, two files at a time), the warning before leaving during an
 //! upload, and the live event stream of the batch.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -31,6 +31,9 @@ const HASH_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
 thread_local! {
     /// The chosen files, by row key, until they are sent (a `File` stays in the browser).
     static FILES: RefCell<HashMap<u32, File>> = RefCell::new(HashMap::new());
+    /// Chosen files waiting to be hashed, and whether a hashing task is running.
+    static TO_HASH: RefCell<VecDeque<(FileRow, File)>> = const { RefCell::new(VecDeque::new()) };
+    static HASHING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Learns the server's file size limit and its default for content already colorized.
@@ -197,15 +200,23 @@ fn add_file(state: UploadState, file: File) {
 
 /// Hashes a chosen file here (SHA-256, the name the server gives content) and asks whether it
 /// was colorized before, so that its row says so before Start and the person can remove it.
+/// Files are hashed one at a time: a folder of large scans never has more than one chunk read.
 fn check_colorized_before(row: FileRow, file: File) {
+    TO_HASH.with(|queue| queue.borrow_mut().push_back((row, file)));
+    if HASHING.with(|busy| busy.replace(true)) {
+        return;
+    }
     spawn_local(async move {
-        let Some(sha256) = sha256_of(&file).await else {
-            return;
-        };
-        if let Ok(Some(found)) = colorized_already(sha256).await {
-            // The row may be gone (removed) by now: then there is nothing to tell.
-            row.duplicate.try_set(Some(found));
+        while let Some((row, file)) = TO_HASH.with(|queue| queue.borrow_mut().pop_front()) {
+            let Some(sha256) = sha256_of(&file).await else {
+                continue;
+            };
+            if let Ok(Some(found)) = colorized_already(sha256).await {
+                // The row may be gone (removed) by now: then there is nothing to tell.
+                row.duplicate.try_set(Some(found));
+            }
         }
+        HASHING.with(|busy| busy.set(false));
     });
 }
 
