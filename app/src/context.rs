@@ -22,6 +22,8 @@ pub struct ServerContext {
     /// Woken whenever an account or token changes (disabled, deleted, password reset, revoked),
     /// so that open event streams check at once whether they may go on.
     pub account_changed: Arc<tokio::sync::Notify>,
+    /// Jobs colorized at the same time (`--job-workers`), shown on the Admin page.
+    pub job_workers: usize,
 }
 
 /// Tells open event streams that an account or token changed.

@@ -159,10 +159,13 @@ pub struct Common {
     /// Where inference runs: auto (CUDA if available), cpu, cuda or cuda:N.
     #[arg(long, env = "TINCT_DEVICE", default_value = "auto", global = true)]
     pub device: Device,
-    /// CPU threads per inference; 0 uses every core.
+    /// CPU threads per inference; 0 shares the cores among the model sessions (--workers).
     #[arg(long, env = "TINCT_THREADS", default_value_t = 0, global = true)]
     pub threads: usize,
-    /// Model sessions (parallel inference workers) per loaded model.
+    /// Model sessions (parallel inference workers) per loaded model. Each holds its own copy of
+    /// the model and its working memory. Measured on 2 cores with Tinct-mini: 2 sessions of one
+    /// thread colour 1.17–1.21× as many images per second as 1 of two threads (more memory, and
+    /// one image alone waits longer); see docs/benchmarks.md, "CPU settings".
     #[arg(long, env = "TINCT_WORKERS", default_value_t = 1, global = true)]
     pub workers: usize,
     /// Most images of the same input size run together in one batch.
@@ -349,7 +352,14 @@ impl Common {
         engine::runtime::RuntimeOptions {
             library: self.ort_library.clone(),
             device: self.device,
-            intra_threads: self.threads,
+            // 0: the cores shared out among the sessions, so that `--workers 2` on two cores
+            // runs two one-thread inferences instead of two that fight over both cores.
+            intra_threads: match self.threads {
+                0 => std::thread::available_parallelism()
+                    .map_or(1, |cores| cores.get() / self.workers.max(1))
+                    .max(1),
+                n => n,
+            },
         }
     }
 

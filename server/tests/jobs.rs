@@ -516,11 +516,16 @@ async fn with_a_certificate_results_carry_content_credentials_that_validate() {
         report["signer"],
         "City Archive signer (City Archive), ES256"
     );
+    // The settings inference runs with, as the Admin page shows them.
+    assert_eq!(report["job_workers"], 1, "{report}");
+    assert!(report["sessions"].as_u64() >= Some(1), "{report}");
+    assert!(report["max_batch"].as_u64() >= Some(1), "{report}");
     let (_, page) = app.get("/admin").await;
     assert!(
         page.contains("Results are signed with a C2PA manifest by City Archive signer"),
         "{page}"
     );
+    assert!(page.contains("Jobs at the same time"), "{page}");
     let png = png_bytes();
     for (format, mime) in [
         ("png", "image/png"),

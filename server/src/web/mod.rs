@@ -163,6 +163,7 @@ impl AppState {
                     .as_ref()
                     .map(|c| c.identity().clone()),
                 jobs: service,
+                job_workers: config.job_workers,
                 login_throttle: Arc::new(LoginThrottle::new(
                     config.limits.login_attempts_per_minute,
                     Duration::from_secs(60),

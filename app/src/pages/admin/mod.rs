@@ -18,7 +18,14 @@ use super::users::UsersSection;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EngineReport {
     pub provider: String,
+    /// The device and, on the CPU, the threads per inference.
     pub device: String,
+    /// Model sessions per loaded model (`--workers`).
+    pub sessions: usize,
+    /// Most images of one size run together (`--max-batch`).
+    pub max_batch: usize,
+    /// Jobs colorized at the same time (`--job-workers`).
+    pub job_workers: usize,
     /// Who signs results with Content Credentials, in words; `None` when nobody does.
     pub signer: Option<String>,
 }
@@ -35,6 +42,9 @@ pub async fn engine_status() -> Result<EngineReport, AppError> {
     Ok(EngineReport {
         provider: default.execution.provider.clone(),
         device: default.execution.device.clone(),
+        sessions: engine.settings().workers,
+        max_batch: engine.settings().max_batch,
+        job_workers: ctx.job_workers,
         signer: ctx.signer.as_ref().map(|s| s.to_string()),
     })
 }
@@ -56,6 +66,12 @@ pub fn AdminPage() -> impl IntoView {
                                     <dd>{report.provider}</dd>
                                     <dt>"Device"</dt>
                                     <dd>{report.device}</dd>
+                                    <dt>"Jobs at the same time"</dt>
+                                    <dd>{report.job_workers}" (--job-workers)"</dd>
+                                    <dt>"Model sessions"</dt>
+                                    <dd>{report.sessions}" per model (--workers)"</dd>
+                                    <dt>"Batch"</dt>
+                                    <dd>"up to "{report.max_batch}" images of one size (--max-batch)"</dd>
                                 </dl>
                             </section>
                             <section class="card">
