@@ -407,8 +407,8 @@ impl Registry {
 
 impl Registry {
     /// A variant keeps what it does not say from its parent: family, input sizes, licence (the
-    /// weights are the parent's, changed in precision), training data; its precision is read
-    /// from the method.
+    /// weights are the parent's, changed in precision), training data and the parent's caveat
+    /// (a variant of a demo-quality model is one too); its precision is read from the method.
     fn inherit_from_parent(
         &self,
         mut options: ImportOptions,
@@ -423,6 +423,7 @@ impl Registry {
         options.default_input_size = options
             .default_input_size
             .or(Some(parent.default_input_size));
+        options.notice = options.notice.or(parent.notice);
         options.licence = options
             .licence
             .or_else(|| Some(format!("as its parent {}: {}", parent.name, parent.licence)));

@@ -317,6 +317,12 @@ fn models_import_checks_the_file_and_list_shows_it() {
 #[test]
 fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
     let dir = setup();
+    // The parent carries a caveat, which its variants must carry too.
+    let parent_manifest = dir.path().join("data/models/tiny.json");
+    let mut parent: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&parent_manifest).unwrap()).unwrap();
+    parent["notice"] = "Demo quality only.".into();
+    std::fs::write(&parent_manifest, parent.to_string()).unwrap();
     let import = |parent: &str| {
         import_model(
             dir.path(),
@@ -374,6 +380,7 @@ fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
     // The parent's size and licence come with it.
     assert_eq!(manifest["default_input_size"], 64);
     assert_eq!(manifest["licence"], "as its parent tiny: test");
+    assert_eq!(manifest["notice"], "Demo quality only.");
 
     // The engine runs the quantized graph, and its colours stay close to the parent's.
     let input = test_data("reference_input.png");
