@@ -53,9 +53,8 @@ mod tests {
         assert!(!is_hashed_name("favicon.svg"));
         assert!(!is_hashed_name("tinct.0123456789abcdeg.css"));
 
-        let dir = std::env::temp_dir().join(format!("tinct-bundle-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = hash_file(&dir);
+        let dir = tempfile::tempdir().unwrap();
+        let file = hash_file(dir.path());
         let options = |hashed: bool| {
             LeptosOptions::builder()
                 .output_name("tinct")
@@ -70,6 +69,5 @@ mod tests {
             stylesheet_href(&options(true)),
             "/pkg/tinct.0123456789abcdef.css"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -141,19 +141,22 @@ fn colorize_of_good_files_succeeds_with_jpeg_and_tiff_output() {
     let dir = setup();
     let out_dir = dir.path().join("results");
     let input = test_data("reference_input.png");
-    let out = tinct(
-        dir.path(),
-        &[
-            "colorize",
-            input.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--format",
-            "jpeg",
-            "--size",
-            "96",
-        ],
-    );
+    let colorize_as = |format: &str| {
+        tinct(
+            dir.path(),
+            &[
+                "colorize",
+                input.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--format",
+                format,
+                "--size",
+                "96",
+            ],
+        )
+    };
+    let out = colorize_as("jpeg");
     assert!(
         out.status.success(),
         "{}{}",
@@ -168,19 +171,7 @@ fn colorize_of_good_files_succeeds_with_jpeg_and_tiff_output() {
     );
 
     // A 16-bit TIFF from an 8-bit scan, with the provenance inside.
-    let out = tinct(
-        dir.path(),
-        &[
-            "colorize",
-            input.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--format",
-            "tiff",
-            "--size",
-            "96",
-        ],
-    );
+    let out = colorize_as("tiff");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bytes = std::fs::read(out_dir.join("reference_input_colorized.tif")).unwrap();
     let image = image::load_from_memory(&bytes).unwrap();

@@ -10,6 +10,7 @@ use crate::components::batch_filter::BatchFilter;
 use crate::components::empty_state::EmptyState;
 use crate::components::review_filter::ReviewFilter;
 use crate::jobs::{JobRow, JobStatus, ReviewState};
+use crate::pages::ModelOptions;
 
 /// Results per gallery page.
 pub const GALLERY_PAGE: i64 = 60;
@@ -555,11 +556,7 @@ fn BulkActions(
             <label>
                 "and "
                 <select name="model" data-testid="bulk-model">
-                    <option value="">"the preset's model"</option>
-                    {models
-                        .into_iter()
-                        .map(|m| view! { <option value=m.name>{m.label}</option> })
-                        .collect_view()}
+                    <ModelOptions models/>
                 </select>
             </label>
             <button class="button small" type="submit" formmethod="post" formaction="/api/v1/jobs/bulk"

@@ -67,6 +67,22 @@ pub struct ModelChoice {
     pub default_input_size: u32,
 }
 
+/// The options of every model picker: the preset's own model first, then each installed model
+/// with its family and the input size it runs at.
+#[component]
+pub fn ModelOptions(models: Vec<ModelChoice>) -> impl IntoView {
+    view! {
+        <option value="">"the preset's model"</option>
+        {models
+            .into_iter()
+            .map(|m| {
+                let text = format!("{} ({}, {} px)", m.label, m.family, m.default_input_size);
+                view! { <option value=m.name>{text}</option> }
+            })
+            .collect_view()}
+    }
+}
+
 /// The installed models anyone signed in may colorize with.
 #[server(endpoint = "installed_models")]
 pub async fn installed_models() -> Result<Vec<ModelChoice>, AppError> {
@@ -191,13 +207,7 @@ pub fn ResultActions(id: String, status: JobStatus, preset: String) -> impl Into
                                 <label>
                                     "on "
                                     <select name="model" data-testid="rerun-model">
-                                        <option value="">"the preset's model"</option>
-                                        {models
-                                            .into_iter()
-                                            .map(|m| view! {
-                                                <option value=m.name.clone()>{format!("{} ({}, {} px)", m.label, m.family, m.default_input_size)}</option>
-                                            })
-                                            .collect_view()}
+                                        <ModelOptions models/>
                                     </select>
                                 </label>
                                 " "

@@ -31,7 +31,7 @@ pub use home::{
 };
 pub use job_actions::{
     cancel_job, delete_job, installed_models, rerun_job, retry_job, CancelJob, DeleteJob,
-    InstalledModels, ModelChoice, RerunJob, RetryJob,
+    InstalledModels, ModelChoice, ModelOptions, RerunJob, RetryJob,
 };
 pub use login::{
     current_user, local_path, login, logout, CurrentUser, Login, LoginPage, Logout, SignOutButton,

@@ -10,6 +10,7 @@ mod browser;
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::pages::ModelOptions;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -466,11 +467,7 @@ fn Settings(presets: Result<Vec<PresetInfo>, AppError>, models: Vec<ModelChoice>
                 <label>
                     "Model "
                     <select data-testid="model" on:change=move |ev| state.model.set(event_target_value(&ev))>
-                        <option value="">"the preset's model"</option>
-                        {models
-                            .into_iter()
-                            .map(|m| view! { <option value=m.name.clone()>{m.label}</option> })
-                            .collect_view()}
+                        <ModelOptions models/>
                     </select>
                 </label>
                 <label>
