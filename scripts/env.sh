@@ -7,4 +7,8 @@ ORT_VERSION="1.31.1"
 ORT_DIR="$TINCT_ROOT/.local/onnxruntime"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$ORT_DIR/libonnxruntime.so}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Tools built once and kept outside the checkout (a fresh clone reuses them).
+TINCT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/tinct"
+GARAGE_VERSION="2.5.0"
+export TINCT_GARAGE="${TINCT_GARAGE:-$TINCT_CACHE/garage-$GARAGE_VERSION/bin/garage}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

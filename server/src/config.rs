@@ -203,6 +203,10 @@ pub struct ServeArgs {
     /// Jobs colorized at the same time (each uses the inference pool).
     #[arg(long, env = "TINCT_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,
+    /// Seconds a running job stays with a worker that stopped renewing its claim (it died or
+    /// lost the database); then another worker takes it. Workers renew three times as often.
+    #[arg(long, env = "TINCT_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lease_seconds: u32,
     /// Memory for colorizing, in MiB: jobs whose originals together need more (about 15 MB per
     /// megapixel, plus 150 MB) wait for each other.
     #[arg(long, env = "TINCT_JOB_MEMORY_MB", default_value_t = 4096)]
@@ -244,6 +248,42 @@ pub struct ServeArgs {
     /// Seconds a request may take to be answered (uploads excepted).
     #[arg(long, env = "TINCT_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where originals, results and previews are kept.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// file:///absolute/path or s3://bucket/prefix (any S3-compatible store; the key comes from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Default: the folder DATA_DIR/objects.
+    #[arg(long, env = "TINCT_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// The S3 store's address, for stores other than Amazon S3 (http://127.0.0.1:3900 for a
+    /// local Garage). Default: AWS_ENDPOINT, else Amazon S3.
+    #[arg(long, env = "TINCT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region. Default: AWS_REGION, else us-east-1.
+    #[arg(long, env = "TINCT_S3_REGION")]
+    pub s3_region: Option<String>,
+}
+
+impl StorageArgs {
+    pub fn location(
+        &self,
+        data_dir: &std::path::Path,
+    ) -> Result<app::storage::StorageLocation, app::storage::StorageError> {
+        use app::storage::StorageLocation;
+        let Some(url) = &self.storage_url else {
+            return Ok(StorageLocation::Local(data_dir.join("objects")));
+        };
+        let mut location = StorageLocation::from_url(url)?;
+        if let StorageLocation::S3(settings) = &mut location {
+            settings.endpoint = self.s3_endpoint.clone();
+            settings.region = self.s3_region.clone();
+        }
+        Ok(location)
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

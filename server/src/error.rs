@@ -18,6 +18,8 @@ pub enum CommandError {
     Jobs(#[from] crate::jobs::JobError),
     #[error(transparent)]
     Pull(#[from] app::models::download::PullError),
+    #[error("the object store cannot be used: {0}")]
+    Storage(#[from] app::storage::StorageError),
     #[error(transparent)]
     Credentials(#[from] engine::content_credentials::CredentialsError),
     #[error("{0}")]

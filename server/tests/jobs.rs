@@ -232,26 +232,6 @@ async fn result_bytes(app: &TestApp, id: &str) -> Vec<u8> {
         .to_vec()
 }
 
-/// Calls a server function the way a form without JavaScript does.
-fn stored_files(app: &TestApp, folder: &str) -> usize {
-    walk(&app.dir.path().join("data/objects").join(folder))
-}
-
-fn walk(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|e| {
-                if e.path().is_dir() {
-                    walk(&e.path())
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
-}
-
 #[tokio::test]
 async fn a_result_can_be_rerun_with_another_preset_and_deleted_without_losing_a_shared_original() {
     let app = test_app(1, 100).await;
@@ -271,7 +251,7 @@ async fn a_result_can_be_rerun_with_another_preset_and_deleted_without_losing_a_
     // The thumbnail is cached, so deleting must remove it too.
     let (status, _) = app.get(&format!("/api/v1/jobs/{first}/thumbnail")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(stored_files(&app, "previews"), 1);
+    assert_eq!(app.stored_objects("previews").await, 1);
 
     let (status, second) =
         server_fn(&app, "rerun_job", &format!("id={first}&preset=portrait")).await;
@@ -285,7 +265,7 @@ async fn a_result_can_be_rerun_with_another_preset_and_deleted_without_losing_a_
     assert_eq!(rerun["preset"], "portrait");
     assert_eq!(rerun["input_size"], 512);
     assert_eq!(rerun["original_name"], "harbour.png");
-    assert_eq!(stored_files(&app, "results"), 2);
+    assert_eq!(app.stored_objects("results").await, 2);
 
     // An unknown preset is refused in words.
     let (status, body) = server_fn(&app, "rerun_job", &format!("id={first}&preset=sepia")).await;
@@ -300,17 +280,17 @@ async fn a_result_can_be_rerun_with_another_preset_and_deleted_without_losing_a_
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = app.get_json(&format!("/api/v1/jobs/{first}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(stored_files(&app, "results"), 1);
-    assert_eq!(stored_files(&app, "previews"), 0);
-    assert_eq!(stored_files(&app, "originals"), 1);
+    assert_eq!(app.stored_objects("results").await, 1);
+    assert_eq!(app.stored_objects("previews").await, 0);
+    assert_eq!(app.stored_objects("originals").await, 1);
     let (status, _) = app.get(&format!("/api/v1/jobs/{second}/original")).await;
     assert_eq!(status, StatusCode::OK);
 
     // The last job referring to the original takes it along.
     let (status, body) = server_fn(&app, "delete_job", &format!("id={second}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(stored_files(&app, "results"), 0);
-    assert_eq!(stored_files(&app, "originals"), 0);
+    assert_eq!(app.stored_objects("results").await, 0);
+    assert_eq!(app.stored_objects("originals").await, 0);
     let originals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM originals")
         .fetch_one(&app.db)
         .await

@@ -117,16 +117,12 @@ async fn result_of(app: &TestApp, id: &str) -> image::RgbImage {
     image::load_from_memory(&bytes).unwrap().to_rgb8()
 }
 
-fn objects(app: &TestApp, folder: &str) -> usize {
-    std::fs::read_dir(app.dir.path().join("data/objects").join(folder)).map_or(0, |e| e.count())
-}
-
 #[tokio::test]
 async fn a_correction_is_a_new_version_from_the_kept_model_colours() {
     let app = test_app(1, 100).await;
     let first = colorized(&app, None, false).await;
     // The model's a/b output was kept for corrections.
-    assert_eq!(objects(&app, "colours"), 1);
+    assert_eq!(app.stored_objects("colours").await, 1);
 
     // A green hint in the middle, strength 80 %.
     let (status, body) = post_json(
@@ -143,7 +139,7 @@ async fn a_correction_is_a_new_version_from_the_kept_model_colours() {
     let (_, job) = app.get_json(&format!("/api/v1/jobs/{corrected}")).await;
     let timings: Value = serde_json::from_str(job["timings"].as_str().unwrap()).unwrap();
     assert_eq!(timings["inference_ms"], 0.0, "{timings}");
-    assert_eq!(objects(&app, "colours"), 1);
+    assert_eq!(app.stored_objects("colours").await, 1);
     assert_eq!(job["parent_id"], first.as_str());
 
     // The versions of the photo: the first and the corrected one, which is now the chosen one.

@@ -164,6 +164,38 @@ pub struct JobRow {
     pub chosen: bool,
 }
 
+/// A process that runs jobs (`tinct serve` with workers, `tinct worker`), as it registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct WorkerRow {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    /// Where it runs inference, in words.
+    pub device: String,
+    /// Its default model.
+    pub model: String,
+    pub job_workers: i64,
+    pub started_at: String,
+    /// Its last sign of life.
+    pub heartbeat_at: String,
+    /// When it stopped on purpose.
+    pub stopped_at: Option<String>,
+    pub jobs_done: i64,
+    pub jobs_failed: i64,
+    /// Heard from within its lease and not stopped.
+    pub alive: bool,
+}
+
+/// Jobs waiting and running for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ModelQueue {
+    pub model: String,
+    pub queued: i64,
+    pub running: i64,
+}
+
 /// Why the job service refused or failed, in words for the person who asked (or, for the
 /// server's own failures, for the log).
 #[cfg(feature = "ssr")]

@@ -60,6 +60,9 @@ pub struct ComfyPrompt {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedJob {
     pub id: String,
+    /// How often it was taken (1 on the first run): each run stores its result under its own
+    /// key, so a run that lost its lease never overwrites the result of the run that took over.
+    pub attempts: i64,
     pub batch_id: Option<String>,
     pub submitted_by: Option<String>,
     pub owner_id: Option<i64>,
@@ -121,6 +124,21 @@ pub struct Completion {
     pub colours_key: Option<String>,
 }
 
+/// A worker process as it registers itself (its row in `workers`).
+#[derive(Debug, Clone)]
+pub struct WorkerInfo {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    /// Where it runs inference, in words (`CPU`, `CUDA GPU 0`).
+    pub device: String,
+    /// Its default model.
+    pub model: String,
+    /// Jobs it colorizes at the same time.
+    pub job_workers: usize,
+    pub lease_seconds: u32,
+}
+
 #[derive(Clone)]
 pub struct JobQueue {
     pub(crate) db: SqlitePool,
@@ -129,6 +147,18 @@ pub struct JobQueue {
 }
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+/// The end of a lease that starts now and lasts `?2` seconds. The database's clock decides, so
+/// workers on machines whose clocks differ agree on when a lease ran out.
+const LEASE_END: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?2 || ' seconds')";
+
+/// A worker process's claim on the jobs it runs: who holds them and for how long a claim lasts
+/// without being renewed.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// The worker process (its row in `workers`).
+    pub owner: String,
+    pub seconds: u32,
+}
 
 impl JobQueue {
     pub fn new(db: SqlitePool, limit: i64) -> Self {
@@ -265,17 +295,44 @@ impl JobQueue {
         Ok(())
     }
 
-    /// Takes the oldest queued job, atomically (one statement), or `None` when none waits.
-    pub async fn claim(&self) -> Result<Option<ClaimedJob>, JobError> {
+    /// Takes the oldest job that waits, or whose worker stopped renewing its lease (it died),
+    /// atomically (one statement), or `None` when there is none.
+    pub async fn claim(&self, lease: &Lease) -> Result<Option<ClaimedJob>, JobError> {
+        const TAKEABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))";
         let job = sqlx::query_as::<_, ClaimedJob>(&format!(
-            "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1
-             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1)
-             RETURNING id, batch_id, submitted_by, owner_id, private, original_name, preset, original_sha256, input_size,
-                       model, output_format, visible_label, parent_id, correction, colours_key"
+            "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1,
+                             lease_owner = ?1, lease_until = {LEASE_END}
+             WHERE id = (SELECT id FROM jobs WHERE {TAKEABLE} ORDER BY created_at, id LIMIT 1)
+               AND {TAKEABLE}
+             RETURNING id, attempts, batch_id, submitted_by, owner_id, private, original_name, preset,
+                       original_sha256, input_size, model, output_format, visible_label, parent_id,
+                       correction, colours_key"
         ))
+        .bind(&lease.owner)
+        .bind(lease.seconds)
         .fetch_optional(&self.db)
         .await?;
         Ok(job)
+    }
+
+    /// Extends the leases of every job `lease.owner` runs, and records that it is alive.
+    /// Answers how many jobs it still holds.
+    pub async fn renew(&self, lease: &Lease) -> Result<u64, JobError> {
+        let renewed = sqlx::query(&format!(
+            "UPDATE jobs SET lease_until = {LEASE_END} WHERE lease_owner = ?1 AND status = 'running'"
+        ))
+        .bind(&lease.owner)
+        .bind(lease.seconds)
+        .execute(&self.db)
+        .await?
+        .rows_affected();
+        sqlx::query(&format!(
+            "UPDATE workers SET heartbeat_at = {NOW} WHERE id = ?"
+        ))
+        .bind(&lease.owner)
+        .execute(&self.db)
+        .await?;
+        Ok(renewed)
     }
 
     /// Width × height of a stored original (0 when unknown).
@@ -288,13 +345,19 @@ impl JobQueue {
         Ok(pixels.unwrap_or(0).max(0) as u64)
     }
 
-    /// Marks a running job done. False when it is no longer running (cancelled meanwhile).
-    pub async fn complete(&self, id: &str, done: &Completion) -> Result<bool, JobError> {
+    /// Marks a running job done. False when it is no longer this worker's to finish: cancelled
+    /// meanwhile, or its lease ran out and another worker took it (each job finishes once).
+    pub async fn complete(
+        &self,
+        id: &str,
+        lease: &Lease,
+        done: &Completion,
+    ) -> Result<bool, JobError> {
         let result = sqlx::query(&format!(
             "UPDATE jobs SET status = 'done', finished_at = {NOW}, error = NULL, result_key = ?,
                              model_sha256 = ?, width = ?, height = ?, timings = ?,
-                             content_credentials = ?, colours_key = ?
-             WHERE id = ? AND status = 'running'"
+                             content_credentials = ?, colours_key = ?, lease_until = NULL
+             WHERE id = ? AND status = 'running' AND lease_owner = ?"
         ))
         .bind(&done.result_key)
         .bind(&done.model_sha256)
@@ -304,20 +367,93 @@ impl JobQueue {
         .bind(&done.content_credentials)
         .bind(&done.colours_key)
         .bind(id)
+        .bind(&lease.owner)
         .execute(&self.db)
         .await?;
-        Ok(result.rows_affected() == 1)
+        let recorded = result.rows_affected() == 1;
+        if recorded {
+            self.count_for_worker(lease, "jobs_done").await?;
+        }
+        Ok(recorded)
     }
 
-    pub async fn fail(&self, id: &str, error: &str) -> Result<bool, JobError> {
+    /// Marks a running job failed; false as for `complete`.
+    pub async fn fail(&self, id: &str, lease: &Lease, error: &str) -> Result<bool, JobError> {
         let result = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'failed', finished_at = {NOW}, error = ? WHERE id = ? AND status = 'running'"
+            "UPDATE jobs SET status = 'failed', finished_at = {NOW}, error = ?, lease_until = NULL
+             WHERE id = ? AND status = 'running' AND lease_owner = ?"
         ))
         .bind(error)
         .bind(id)
+        .bind(&lease.owner)
         .execute(&self.db)
         .await?;
-        Ok(result.rows_affected() == 1)
+        let recorded = result.rows_affected() == 1;
+        if recorded {
+            self.count_for_worker(lease, "jobs_failed").await?;
+        }
+        Ok(recorded)
+    }
+
+    async fn count_for_worker(&self, lease: &Lease, column: &str) -> Result<(), JobError> {
+        sqlx::query(&format!(
+            "UPDATE workers SET {column} = {column} + 1 WHERE id = ?"
+        ))
+        .bind(&lease.owner)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a worker process that starts taking jobs (and forgets those not heard from for a
+    /// week).
+    pub async fn register_worker(&self, worker: &WorkerInfo) -> Result<(), JobError> {
+        sqlx::query(
+            "DELETE FROM workers WHERE heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')",
+        )
+        .execute(&self.db)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO workers (id, host, pid, device, model, job_workers, lease_seconds,
+                                  started_at, heartbeat_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, {NOW}, {NOW})"
+        ))
+        .bind(&worker.id)
+        .bind(&worker.host)
+        .bind(i64::from(worker.pid))
+        .bind(&worker.device)
+        .bind(&worker.model)
+        .bind(worker.job_workers as i64)
+        .bind(worker.lease_seconds)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that a worker process stopped on purpose (its jobs went back to the queue).
+    pub async fn worker_stopped(&self, lease: &Lease) -> Result<(), JobError> {
+        sqlx::query(&format!(
+            "UPDATE workers SET stopped_at = {NOW} WHERE id = ?"
+        ))
+        .bind(&lease.owner)
+        .execute(&self.db)
+        .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE status = 'running' AND lease_owner = ?",
+        )
+        .bind(&lease.owner)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Where a job stands now (`None` once it is deleted).
+    pub async fn status(&self, id: &str) -> Result<Option<JobStatus>, JobError> {
+        Ok(sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.db)
+            .await?)
     }
 
     /// Cancels a job that has not started: `Some(its batch)`, or `None` when it is not waiting.
@@ -470,10 +606,12 @@ impl JobQueue {
         Ok(())
     }
 
-    /// At start-up: jobs left `running` by a crash or a kill go back to the queue.
+    /// At start-up of the only process that runs jobs (SQLite): jobs left `running` by a crash
+    /// or a kill go back to the queue at once instead of waiting for their leases to run out.
     pub async fn requeue_interrupted(&self) -> Result<u64, JobError> {
         let result = sqlx::query(
-            "UPDATE jobs SET status = 'queued', started_at = NULL WHERE status = 'running'",
+            "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE status = 'running'",
         )
         .execute(&self.db)
         .await?;

@@ -383,6 +383,29 @@ pub async fn batch_results(
     .await
 }
 
+/// The worker processes that registered, those alive first, newest first.
+pub async fn workers(db: &SqlitePool) -> Result<Vec<super::WorkerRow>, sqlx::Error> {
+    sqlx::query_as::<_, super::WorkerRow>(
+        "SELECT id, host, pid, device, model, job_workers, started_at, heartbeat_at, stopped_at,
+                jobs_done, jobs_failed,
+                (stopped_at IS NULL AND heartbeat_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || lease_seconds || ' seconds')) AS alive
+         FROM workers ORDER BY alive DESC, started_at DESC LIMIT 20",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Jobs waiting and running, per model.
+pub async fn queue_by_model(db: &SqlitePool) -> Result<Vec<super::ModelQueue>, sqlx::Error> {
+    sqlx::query_as::<_, super::ModelQueue>(
+        "SELECT model, SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued,
+                SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running
+         FROM jobs WHERE status IN ('queued', 'running') GROUP BY model ORDER BY model",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// How many jobs wait or run (ComfyUI's `queue_remaining`: counts only, no job details).
 pub async fn pending_count(db: &SqlitePool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')")

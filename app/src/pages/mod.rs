@@ -17,7 +17,7 @@ pub use account::AccountPage;
 pub use admin::{
     cancel_model_download, download_model, engine_status, models_report, remove_model,
     set_default_model, AdminPage, CancelModelDownload, DownloadModel, EngineReport, EngineStatus,
-    ModelsReportFn, RemoveModel, SetDefaultModel,
+    ModelsReportFn, RemoveModel, SetDefaultModel, WorkersReport, WorkersReportFn,
 };
 pub use batches::{list_batches, BatchesPage, ListBatches};
 pub use detail::{

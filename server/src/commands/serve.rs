@@ -84,6 +84,8 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
             job_megapixels: crate::jobs::worker::PixelBudget::megapixels_for(args.job_memory_mb),
             content_credentials,
             models_mirror: args.models_mirror.clone(),
+            storage: args.storage.location(&common.data_dir)?,
+            lease_seconds: args.lease_seconds,
         },
     )
     .await?;
@@ -102,14 +104,20 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     );
     println!("Tinct is running at http://{address}/");
     let header_timeout = state.limits.header_read_timeout;
-    crate::web::serve(
+    let workers = (args.job_workers > 0).then(|| state.jobs.clone());
+    let served = crate::web::serve(
         listener,
         router(state, sessions),
         header_timeout,
         shutdown_signal(),
     )
     .await
-    .map_err(|e| CommandError::io("the server stopped", e))
+    .map_err(|e| CommandError::io("the server stopped", e));
+    // Its jobs go back to the queue at once, for the other workers (or the next start).
+    if let Some(workers) = workers {
+        workers.queue.worker_stopped(&workers.lease).await?;
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::provenance::{label_result, ResultSource};
 use super::{ClaimedJob, JobEvent, JobEvents, JobQueue, JobStatus};
-use app::jobs::queue::Completion;
+use app::jobs::queue::{Completion, Lease, WorkerInfo};
 use app::storage::{ObjectKey, ObjectStore};
 use engine::correct::{Correction, ModelColours};
 use engine::provenance::CorrectionRecord;
@@ -27,6 +27,8 @@ pub struct Workers {
     pub events: JobEvents,
     /// Woken on every submission, so an idle worker starts at once.
     pub wake: Arc<Notify>,
+    /// This process's claim on the jobs it runs, renewed while it lives.
+    pub lease: Lease,
     /// Megapixels of originals being colorized at once: a job's memory grows with its pixels
     /// (about 15 MB per megapixel, see docs/benchmarks.md), so jobs wait here rather than
     /// together exceed the memory the operator gave (`--job-memory-mb`).
@@ -66,19 +68,54 @@ impl PixelBudget {
     }
 }
 
+/// How this process registers itself as a worker (host, device, default model).
+pub fn describe(lease: &Lease, engine: &Engine, job_workers: usize) -> WorkerInfo {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown host".into());
+    WorkerInfo {
+        id: lease.owner.clone(),
+        host,
+        pid: std::process::id(),
+        device: engine.runtime().planned_execution().device,
+        model: engine.registry().default_name(),
+        job_workers,
+        lease_seconds: lease.seconds,
+    }
+}
+
 impl Workers {
     /// Starts `count` workers; they run until the process ends. With none, jobs are accepted
     /// and wait for another process to run them.
     pub fn start(&self, count: usize) {
+        if count == 0 {
+            return;
+        }
         for _ in 0..count {
             let workers = self.clone();
             tokio::spawn(async move { workers.run().await });
+        }
+        let workers = self.clone();
+        tokio::spawn(async move { workers.keep_leases().await });
+    }
+
+    /// Renews this process's leases (and its heartbeat) three times per lease, so one late
+    /// renewal does not lose them.
+    async fn keep_leases(&self) {
+        let every = Duration::from_millis(u64::from(self.lease.seconds.max(1)) * 1000 / 3);
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(error) = self.queue.renew(&self.lease).await {
+                tracing::error!(%error, "could not renew the job leases");
+            }
         }
     }
 
     async fn run(&self) {
         loop {
-            match self.queue.claim().await {
+            match self.queue.claim(&self.lease).await {
                 Ok(Some(job)) => self.process(job).await,
                 Ok(None) => {
                     // The timeout also picks up jobs submitted by another process.
@@ -104,8 +141,8 @@ impl Workers {
         self.publish(&job, JobStatus::Running, None);
         let outcome = self.colorize(&job).await;
         let recorded = match &outcome {
-            Ok(done) => self.queue.complete(&job.id, done).await,
-            Err(message) => self.queue.fail(&job.id, message).await,
+            Ok(done) => self.queue.complete(&job.id, &self.lease, done).await,
+            Err(message) => self.queue.fail(&job.id, &self.lease, message).await,
         };
         match (recorded, outcome) {
             (Ok(true), Ok(_)) => self.publish(&job, JobStatus::Done, None),
@@ -114,11 +151,21 @@ impl Workers {
                 self.publish(&job, JobStatus::Failed, Some(message));
             }
             (Ok(false), Ok(done)) => {
-                // Cancelled while it ran: its result (and model colours it kept) must not linger.
+                // Not ours to finish: cancelled while it ran, or its lease ran out and another
+                // worker took it. This run's result (stored under this run's own key) must not
+                // linger; the model colours only go when the job was cancelled or deleted, since
+                // the run that took over may keep them under the same key.
                 if let Ok(key) = ObjectKey::new(done.result_key) {
                     let _ = self.store.delete(&key).await;
                 }
-                if let Ok(own) = ObjectKey::colours(&job.id) {
+                let taken_over = matches!(
+                    self.queue.status(&job.id).await,
+                    Ok(Some(
+                        JobStatus::Running | JobStatus::Done | JobStatus::Failed
+                    ))
+                );
+                tracing::warn!(job = %job.id, taken_over, "a finished run was discarded");
+                if let (false, Ok(own)) = (taken_over, ObjectKey::colours(&job.id)) {
                     if done.colours_key.as_deref() == Some(own.as_str()) {
                         let _ = self.store.delete(&own).await;
                     }
@@ -200,7 +247,8 @@ impl Workers {
             Some(size) if size == result.input_size => job.colours_key.clone(),
             _ => self.keep_colours(&job.id, &result.colours).await,
         };
-        let key = ObjectKey::result(&job.id, format.extension()).map_err(|e| e.to_string())?;
+        let key = ObjectKey::result_of_run(&job.id, job.attempts, format.extension())
+            .map_err(|e| e.to_string())?;
         let timings = serde_json::json!({
             "decode_ms": result.timings.decode.as_secs_f64() * 1000.0,
             "preprocess_ms": result.timings.preprocess.as_secs_f64() * 1000.0,

@@ -81,6 +81,13 @@ impl From<JobError> for ApiError {
             JobError::BatchOfAnother => Self::forbidden(error.to_string()),
             JobError::Refused(reason) => Self::bad_request(reason),
             JobError::Upload(e) => Self::bad_form(e),
+            JobError::Storage(app::storage::StorageError::Remote { .. }) => {
+                tracing::error!(%error, "the object store failed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the image store cannot be reached right now, so nothing was queued; please try again in a few minutes",
+                )
+            }
             other => Self::internal(other),
         }
     }

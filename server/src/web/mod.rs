@@ -40,8 +40,9 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::jobs::worker::{PixelBudget, Workers};
 use crate::jobs::{JobError, JobEvents, JobQueue, JobService};
+use app::jobs::queue::Lease;
 use app::jobs::service::IntakeLimits;
-use app::storage::LocalStore;
+use app::storage::StorageLocation;
 use error::ApiError;
 
 /// Request limits, all configurable.
@@ -102,6 +103,10 @@ pub struct StateConfig {
     /// Model downloads from the Admin page come from here (a folder or an HTTP server) instead
     /// of the publishers.
     pub models_mirror: Option<String>,
+    /// Where originals, results and previews are kept.
+    pub storage: StorageLocation,
+    /// Seconds a job stays with a worker that stopped renewing its claim (see `Lease`).
+    pub lease_seconds: u32,
 }
 
 impl AppState {
@@ -119,13 +124,27 @@ impl AppState {
                 "jobs interrupted by the last stop are queued again"
             );
         }
+        let lease = Lease {
+            owner: uuid::Uuid::now_v7().to_string(),
+            seconds: config.lease_seconds,
+        };
+        if config.job_workers > 0 {
+            queue
+                .register_worker(&crate::jobs::worker::describe(
+                    &lease,
+                    &engine,
+                    config.job_workers,
+                ))
+                .await?;
+        }
         let jobs = Workers {
             queue,
-            store: Arc::new(LocalStore::new(config.data_dir.join("objects"))),
+            store: config.storage.open()?,
             engine: engine.clone(),
             credentials: config.content_credentials.clone(),
             events: JobEvents::default(),
             wake: Arc::new(Notify::new()),
+            lease,
             pixel_budget: PixelBudget::megapixels(config.job_megapixels),
         };
         let service = JobService {

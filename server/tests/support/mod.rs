@@ -1,6 +1,8 @@
 //! Shared set-up for the server's integration tests: an app with the tiny test model.
 #![allow(dead_code)]
 
+pub mod garage;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -98,6 +100,8 @@ pub struct TestApp {
     pub workers: server::jobs::worker::Workers,
     /// What the app was started with, for `restart`.
     pub config: StateConfig,
+    /// The object store, when the tests run on Garage (`TINCT_TEST_STORAGE=garage`).
+    pub garage: Option<garage::Garage>,
 }
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
@@ -139,7 +143,16 @@ pub async fn test_app_with(
         job_megapixels: 1000,
         models_mirror: None,
         content_credentials: None,
+        storage: app::storage::StorageLocation::Local(dir.path().join("data/objects")),
+        lease_seconds: 30,
     };
+    // `TINCT_TEST_STORAGE=garage`: the same tests on a throw-away Garage (scripts/test.sh runs
+    // the job, API and ComfyUI tests this way too).
+    let garage = (std::env::var("TINCT_TEST_STORAGE").as_deref() == Ok("garage"))
+        .then(garage::Garage::start);
+    if let Some(garage) = &garage {
+        config.storage = app::storage::StorageLocation::S3(garage.settings("tinct"));
+    }
     adjust(&mut config);
     let db = server::db::connect(None, dir.path()).await.unwrap();
     let state = AppState::start(db.clone(), engine(dir.path()), config.clone())
@@ -159,10 +172,16 @@ pub async fn test_app_with(
         dir,
         token,
         config,
+        garage,
     }
 }
 
 impl TestApp {
+    /// How many objects the store holds under `folder` (`results`, `colours`, `originals`).
+    pub async fn stored_objects(&self, folder: &str) -> usize {
+        self.workers.store.list(folder).await.unwrap().len()
+    }
+
     /// Starts the app again on the same data directory and database, as after a stop.
     pub async fn restart(&mut self) {
         let state = AppState::start(

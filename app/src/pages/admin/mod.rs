@@ -1,6 +1,7 @@
 //! Administration: where inference runs, signing, the models (`models`) and the users.
 
 mod models;
+mod workers;
 
 use leptos::prelude::*;
 
@@ -12,6 +13,8 @@ pub use models::{
     CancelModelDownload, DownloadModel, ModelsReportFn, ModelsSection, RemoveModel,
     SetDefaultModel,
 };
+
+pub use workers::{WorkersReport, WorkersReportFn, WorkersSection};
 
 use super::users::UsersSection;
 
@@ -92,6 +95,7 @@ pub fn AdminPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <WorkersSection/>
         <ModelsSection/>
         <UsersSection/>
     }

@@ -27,22 +27,12 @@ pub async fn job_result(
     };
     let (name, format) = (files.original_name, files.output_format);
     let key = ObjectKey::new(key).map_err(ApiError::internal)?;
-    let bytes = state
-        .jobs
-        .store
-        .get_bytes(&key)
-        .await
-        .map_err(ApiError::internal)?;
     let format = engine::encode::OutputFormat::from_name(&format);
     let (mime, extension) = (format.mime(), format.extension());
     let stem = name
         .rsplit_once('.')
         .map_or(name.as_str(), |(stem, _)| stem);
-    Ok(download(
-        bytes,
-        mime,
-        &format!("{stem}_colorized.{extension}"),
-    ))
+    download(&state, &key, mime, &format!("{stem}_colorized.{extension}")).await
 }
 
 /// `GET /api/v1/jobs/{id}/original`: the uploaded file, unchanged, as a download.
@@ -60,13 +50,7 @@ pub async fn job_original(
         files.original_format,
     );
     let key = ObjectKey::original(&sha256).map_err(ApiError::internal)?;
-    let bytes = state
-        .jobs
-        .store
-        .get_bytes(&key)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(download(bytes, mime_of(&format), &name))
+    download(&state, &key, mime_of(&format), &name).await
 }
 
 /// `GET /api/v1/jobs/{id}/thumbnail`: a 320 px JPEG of the result, made once and kept.
@@ -195,9 +179,25 @@ pub(crate) fn mime_of(format: &str) -> &'static str {
         .map_or("application/octet-stream", |f| f.to_mime_type())
 }
 
-/// A file response that browsers save rather than render, with a header-safe name.
-fn download(bytes: Vec<u8>, mime: &'static str, name: &str) -> Response {
-    file_response(Body::from(bytes), mime, Some(name))
+/// A stored file as a download that browsers save rather than render, with a header-safe name.
+/// It is streamed from the store: a large scan is never held whole in memory.
+async fn download(
+    state: &AppState,
+    key: &ObjectKey,
+    mime: &'static str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let (size, stream) = state
+        .jobs
+        .store
+        .get_stream(key)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut response = file_response(Body::from_stream(stream), mime, Some(name));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    Ok(response)
 }
 
 /// A response carrying a stored file: its type (never sniffed) and, for downloads, an
