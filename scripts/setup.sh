@@ -24,6 +24,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 # An independent reader of the metadata Tinct writes, for the provenance tests.
 command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
 command -v openssl >/dev/null || missing+=(openssl)
+# PostgreSQL, for the tests that run Tinct on it (a throw-away cluster per test).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 if ! command -v cargo >/dev/null; then

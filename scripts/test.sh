@@ -17,9 +17,9 @@ cargo test --workspace --exclude frontend --no-run
 # A test that hangs fails the run in bounded time instead of holding CI to its limit.
 timeout --kill-after=30s 20m cargo test --workspace --exclude frontend
 
-say "The job, API and ComfyUI tests again, storing on an S3-compatible store (Garage)"
-TINCT_TEST_STORAGE=garage timeout --kill-after=30s 10m cargo test -p server \
-  --test jobs --test http --test comfy --test comfy_clients --test review
+say "The job, API and ComfyUI tests again, on PostgreSQL and an S3-compatible store (Garage)"
+TINCT_TEST_DATABASE=postgres TINCT_TEST_STORAGE=garage timeout --kill-after=30s 10m cargo test --workspace --exclude frontend \
+  --test jobs --test http --test comfy --test comfy_clients --test review --test leases
 
 say "Browser tests"
 export TINCT_BIN="$CARGO_TARGET_DIR/debug/tinct"

@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct ServerContext {
-    pub db: sqlx::SqlitePool,
+    pub db: crate::db::Db,
     pub engine: Arc<engine::Engine>,
     /// The presets of `workflows/`, read once at start.
     pub presets: Arc<engine::presets::Presets>,

@@ -142,7 +142,7 @@ async fn main() {
 
     // The engine's share of each span, from the timings the worker recorded.
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, timings FROM jobs WHERE batch_id = ?")
+        sqlx::query_as("SELECT id, timings FROM jobs WHERE batch_id = $1")
             .bind(&batch)
             .fetch_all(&app.db)
             .await

@@ -43,6 +43,27 @@ pub enum Command {
     /// Send a folder of images to a Tinct server and download the results as they finish.
     /// Run it again to resume: finished files are skipped, uploaded ones are not sent again.
     Submit(SubmitArgs),
+    /// Colorize jobs without a web server, on any machine that reaches the (PostgreSQL) database
+    /// and the object store; `tinct serve --no-workers` then runs only the web side.
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The database shared with the web front ends: postgres://…
+    #[arg(long, env = "TINCT_DATABASE_URL")]
+    pub database_url: String,
+    /// Jobs colorized at the same time (each uses the inference pool).
+    #[arg(long, env = "TINCT_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Memory for colorizing, in MiB (see `tinct serve --help`).
+    #[arg(long, env = "TINCT_JOB_MEMORY_MB", default_value_t = 4096)]
+    pub job_memory_mb: u64,
+    /// Seconds a running job stays with this worker if it stops renewing its claim.
+    #[arg(long, env = "TINCT_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lease_seconds: u32,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +224,10 @@ pub struct ServeArgs {
     /// Jobs colorized at the same time (each uses the inference pool).
     #[arg(long, env = "TINCT_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,
+    /// Run only the web side: jobs are colorized by `tinct worker` processes sharing the
+    /// (PostgreSQL) database and the object store.
+    #[arg(long, env = "TINCT_NO_WORKERS")]
+    pub no_workers: bool,
     /// Seconds a running job stays with a worker that stopped renewing its claim (it died or
     /// lost the database); then another worker takes it. Workers renew three times as often.
     #[arg(long, env = "TINCT_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]

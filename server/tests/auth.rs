@@ -461,14 +461,14 @@ async fn revoked_expired_and_narrow_tokens_are_refused() {
         StatusCode::OK
     );
     let used: Option<String> =
-        sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = ?")
+        sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1")
             .bind(&row.id)
             .fetch_one(&app.db)
             .await
             .unwrap();
     assert!(used.is_some(), "last use is recorded");
     // Only the hash is stored.
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = ?")
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = $1")
         .bind(&token)
         .fetch_one(&app.db)
         .await
@@ -490,7 +490,7 @@ async fn revoked_expired_and_narrow_tokens_are_refused() {
     let (token, row) = store::create_token(&app.db, id, "old", &[Scope::Read], Some(1))
         .await
         .unwrap();
-    sqlx::query("UPDATE api_tokens SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
+    sqlx::query("UPDATE api_tokens SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = $1")
         .bind(&row.id)
         .execute(&app.db)
         .await

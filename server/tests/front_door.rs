@@ -182,7 +182,7 @@ async fn a_deleted_users_cookie_never_becomes_the_session_of_the_next_user() {
     assert!(!session_works(&app, &cookie).await);
     // An insert that would reuse an id is refused by the database itself.
     let reuse = sqlx::query(
-        "INSERT INTO users (id, name, password_hash, role) VALUES (?, 'x', 'x', 'admin')",
+        "INSERT INTO users (id, name, password_hash, role) VALUES ($1, 'x', 'x', 'admin')",
     )
     .bind(staff)
     .execute(&app.db)
@@ -336,13 +336,14 @@ async fn a_job_whose_original_is_also_a_comfyui_input_can_be_deleted() {
 async fn a_stop_releases_idempotency_keys_in_progress_and_removes_stale_uploads() {
     let mut app = test_app(0, 100).await;
     let admin: i64 = count(&app, "SELECT id FROM users WHERE name = 'admin'").await;
-    sqlx::query("INSERT INTO idempotency_keys (owner_id, key) VALUES (?, 'cut-off')")
+    sqlx::query("INSERT INTO idempotency_keys (owner_id, key) VALUES ($1, 'cut-off')")
         .bind(admin)
         .execute(&app.db)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO idempotency_keys (owner_id, key, response, created_at) VALUES (?, 'old', '{\"x\":1}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours'))")
+    sqlx::query("INSERT INTO idempotency_keys (owner_id, key, response, created_at) VALUES ($1, 'old', '{\"x\":1}', $2)")
         .bind(admin)
+        .bind(app::db::now_plus(-25 * 3600))
         .execute(&app.db)
         .await
         .unwrap();

@@ -108,7 +108,11 @@ async fn the_status_server_function_reads_sqlite_and_the_engine() {
     assert_eq!(response.status(), StatusCode::OK);
     let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert!(status["sqlite_version"].as_str().unwrap().starts_with("3."));
+    let database = status["database"].as_str().unwrap();
+    assert!(
+        database.starts_with("SQLite 3.") || database.starts_with("PostgreSQL "),
+        "{database}"
+    );
     assert_eq!(status["jobs_total"], 0);
     assert_eq!(status["model_label"], "Tiny test model");
 }
@@ -135,7 +139,7 @@ async fn the_gallery_pages_through_ten_thousand_results_without_repeats_and_filt
         let day = if i < 100 { "2026-01-15" } else { "2026-03-01" };
         sqlx::query(
             "INSERT INTO jobs (id, original_name, original_sha256, preset, input_size, model, status, created_at)
-             VALUES (?, ?, 'x', 'portrait', 512, 'tiny', 'done', ?)",
+             VALUES ($1, $2, 'x', 'portrait', 512, 'tiny', 'done', $3)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(format!("scan-{i:05}.png"))

@@ -100,7 +100,7 @@ async fn a_renewed_lease_is_kept_and_an_abandoned_one_is_taken_over() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(job["status"], "done");
     assert_eq!(job["attempts"], 2);
-    let key: String = sqlx::query_scalar("SELECT result_key FROM jobs WHERE id = ?")
+    let key: String = sqlx::query_scalar("SELECT result_key FROM jobs WHERE id = $1")
         .bind(&id)
         .fetch_one(&app.db)
         .await
@@ -134,7 +134,7 @@ async fn a_dead_workers_job_is_finished_by_a_live_worker_which_registered_itself
     assert_eq!(jobs[0]["attempts"], 2);
     // The second run's result has a key of its own, so a late first run cannot overwrite it.
     let (key, owner): (String, String) =
-        sqlx::query_as("SELECT result_key, lease_owner FROM jobs WHERE id = ?")
+        sqlx::query_as("SELECT result_key, lease_owner FROM jobs WHERE id = $1")
             .bind(&id)
             .fetch_one(&app.db)
             .await
@@ -153,13 +153,13 @@ async fn a_dead_workers_job_is_finished_by_a_live_worker_which_registered_itself
     );
 
     // The worker is listed with its jobs on the Admin page's report.
-    let (done, alive): (i64, bool) = sqlx::query_as(
-        "SELECT jobs_done, heartbeat_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 seconds') FROM workers WHERE id = ?",
-    )
-    .bind(&app.workers.lease.owner)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let (done, heartbeat): (i64, String) =
+        sqlx::query_as("SELECT jobs_done, heartbeat_at FROM workers WHERE id = $1")
+            .bind(&app.workers.lease.owner)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let alive = heartbeat >= app::db::now_plus(-2);
     assert_eq!((done, alive), (1, true));
     let (_, page) = app.get("/admin").await;
     let row = page

@@ -433,7 +433,7 @@ async fn the_first_page_of_ten_thousand_photos_comes_in_under_200_ms() {
         sqlx::query(
             "INSERT INTO jobs (id, batch_id, original_name, original_sha256, preset, input_size,
                                model, status, result_key, finished_at)
-             VALUES (?, 'b1', ?, ?, 'portrait', 64, 'tiny', 'done', 'x', '2026-12-03T10:00:00Z')",
+             VALUES ($1, 'b1', $2, $3, 'portrait', 64, 'tiny', 'done', 'x', '2026-12-03T10:00:00Z')",
         )
         .bind(&id)
         .bind(format!(

@@ -108,7 +108,7 @@ impl Principal {
     /// own, or all for an admin). Only integers from the database are written into it.
     pub fn visible_jobs(&self) -> String {
         format!(
-            "(jobs.private = 0 OR jobs.owner_id = {} OR {})",
+            "(jobs.private = 0 OR jobs.owner_id = {} OR {} = 1)",
             self.user_id,
             i64::from(self.role == Role::Admin)
         )
@@ -153,6 +153,7 @@ pub struct UserRow {
     pub id: i64,
     pub name: String,
     pub role: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub disabled: bool,
     pub created_at: String,
 }

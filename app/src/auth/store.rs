@@ -1,11 +1,10 @@
 //! Users and API tokens in the database.
 
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 
 use super::passwords::{self, PasswordError};
 use super::{Principal, Role, Scope, TokenRow, UserRow};
-use crate::db::BEGIN_WRITE;
+use crate::db::{begin_write, now, now_plus, Db, Flag};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -35,8 +34,6 @@ impl AccountError {
     }
 }
 
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
@@ -44,14 +41,14 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
 }
 
-pub async fn count_users(db: &SqlitePool) -> Result<i64, AccountError> {
+pub async fn count_users(db: &Db) -> Result<i64, AccountError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(db)
         .await?)
 }
 
 pub async fn add_user(
-    db: &SqlitePool,
+    db: &Db,
     name: &str,
     role: Role,
     password: &str,
@@ -64,7 +61,7 @@ pub async fn add_user(
     // fresh session epoch: nothing of an earlier account carries over to this one.
     let id = sqlx::query_scalar(
         "INSERT INTO users (id, name, password_hash, role, session_epoch)
-         VALUES ((SELECT last_id + 1 FROM user_id_high_water), ?, ?, ?, ?) RETURNING id",
+         VALUES ((SELECT last_id + 1 FROM user_id_high_water), $1, $2, $3, $4) RETURNING id",
     )
     .bind(name)
     .bind(hash)
@@ -99,15 +96,16 @@ async fn hash_off_thread(password: &str) -> Result<String, AccountError> {
 /// The active user with this name and password, if any. Takes as long for a wrong name as for
 /// a wrong password.
 pub async fn authenticate(
-    db: &SqlitePool,
+    db: &Db,
     name: &str,
     password: &str,
 ) -> Result<Option<Principal>, AccountError> {
-    let row: Option<(i64, String, String, String, bool)> =
-        sqlx::query_as("SELECT id, name, password_hash, role, disabled FROM users WHERE name = ?")
-            .bind(name)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<(i64, String, String, String, Flag)> = sqlx::query_as(
+        "SELECT id, name, password_hash, role, disabled FROM users WHERE lower(name) = lower($1)",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?;
     let stored = row
         .as_ref()
         .map_or_else(|| passwords::decoy().to_string(), |r| r.2.clone());
@@ -116,7 +114,7 @@ pub async fn authenticate(
         .await
         .unwrap_or(false);
     Ok(row
-        .filter(|r| matches && !r.4)
+        .filter(|r| matches && !r.4 .0)
         .and_then(|(id, name, _, role, _)| {
             Some(Principal {
                 user_id: id,
@@ -129,8 +127,8 @@ pub async fn authenticate(
 }
 
 /// The value a new session of this account is bound to (see [`session_principal`]).
-pub async fn session_epoch(db: &SqlitePool, user_id: i64) -> Result<String, AccountError> {
-    sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = ?")
+pub async fn session_epoch(db: &Db, user_id: i64) -> Result<String, AccountError> {
+    sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(db)
         .await?
@@ -140,7 +138,7 @@ pub async fn session_epoch(db: &SqlitePool, user_id: i64) -> Result<String, Acco
 /// The principal of a signed-in user, unless the account was disabled or deleted meanwhile or
 /// its password was reset since the session began (the session's epoch no longer matches).
 pub async fn session_principal(
-    db: &SqlitePool,
+    db: &Db,
     user_id: i64,
     epoch: &str,
 ) -> Result<Option<Principal>, AccountError> {
@@ -148,7 +146,7 @@ pub async fn session_principal(
         return Ok(None);
     }
     let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, name, role FROM users WHERE id = ? AND session_epoch = ? AND disabled = 0",
+        "SELECT id, name, role FROM users WHERE id = $1 AND session_epoch = $2 AND disabled = 0",
     )
     .bind(user_id)
     .bind(epoch)
@@ -165,18 +163,18 @@ pub async fn session_principal(
     }))
 }
 
-pub async fn list_users(db: &SqlitePool) -> Result<Vec<UserRow>, AccountError> {
+pub async fn list_users(db: &Db) -> Result<Vec<UserRow>, AccountError> {
     Ok(sqlx::query_as::<_, UserRow>(
-        "SELECT id, name, role, disabled, created_at FROM users ORDER BY name",
+        "SELECT id, name, role, disabled, created_at FROM users ORDER BY lower(name)",
     )
     .fetch_all(db)
     .await?)
 }
 
 /// Refuses a change that would leave no active admin.
-async fn keep_an_admin(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
+async fn keep_an_admin(db: &Db, user_id: i64) -> Result<(), AccountError> {
     let others: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != $1",
     )
     .bind(user_id)
     .fetch_one(db)
@@ -187,7 +185,7 @@ async fn keep_an_admin(db: &SqlitePool, user_id: i64) -> Result<(), AccountError
     Ok(())
 }
 
-fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Result<(), AccountError> {
+fn changed(result: sqlx::any::AnyQueryResult) -> Result<(), AccountError> {
     if result.rows_affected() == 1 {
         Ok(())
     } else {
@@ -195,12 +193,12 @@ fn changed(result: sqlx::sqlite::SqliteQueryResult) -> Result<(), AccountError> 
     }
 }
 
-pub async fn set_role(db: &SqlitePool, user_id: i64, role: Role) -> Result<(), AccountError> {
+pub async fn set_role(db: &Db, user_id: i64, role: Role) -> Result<(), AccountError> {
     if role != Role::Admin {
         keep_an_admin(db, user_id).await?;
     }
     changed(
-        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(user_id)
             .execute(db)
@@ -209,17 +207,13 @@ pub async fn set_role(db: &SqlitePool, user_id: i64, role: Role) -> Result<(), A
 }
 
 /// A disabled user's sessions and tokens stop working at their next request.
-pub async fn set_disabled(
-    db: &SqlitePool,
-    user_id: i64,
-    disabled: bool,
-) -> Result<(), AccountError> {
+pub async fn set_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<(), AccountError> {
     if disabled {
         keep_an_admin(db, user_id).await?;
     }
     changed(
-        sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
-            .bind(disabled)
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
             .bind(user_id)
             .execute(db)
             .await?,
@@ -228,15 +222,15 @@ pub async fn set_disabled(
 
 /// Removes a user with their tokens. Their sessions die with the row (a session is bound to the
 /// account's id and epoch, and ids are never given again).
-pub async fn delete_user(db: &SqlitePool, user_id: i64) -> Result<(), AccountError> {
+pub async fn delete_user(db: &Db, user_id: i64) -> Result<(), AccountError> {
     keep_an_admin(db, user_id).await?;
-    let mut tx = db.begin_with(BEGIN_WRITE).await?;
-    sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+    let mut tx = begin_write(db).await?;
+    sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     changed(
-        sqlx::query("DELETE FROM users WHERE id = ?")
+        sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?,
@@ -249,28 +243,29 @@ pub async fn delete_user(db: &SqlitePool, user_id: i64) -> Result<(), AccountErr
 /// `keep_token` (the one making the change, if it is theirs). Answers the new session epoch, for
 /// the session making the change to carry on with.
 pub async fn set_password(
-    db: &SqlitePool,
+    db: &Db,
     user_id: i64,
     password: &str,
     keep_token: Option<&str>,
 ) -> Result<String, AccountError> {
     let hash = hash_off_thread(password).await?;
     let epoch = new_epoch();
-    let mut tx = db.begin_with(BEGIN_WRITE).await?;
+    let mut tx = begin_write(db).await?;
     changed(
-        sqlx::query("UPDATE users SET password_hash = ?, session_epoch = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = $1, session_epoch = $2 WHERE id = $3")
             .bind(hash)
             .bind(&epoch)
             .bind(user_id)
             .execute(&mut *tx)
             .await?,
     )?;
-    sqlx::query(&format!(
-        "UPDATE api_tokens SET revoked_at = {NOW}
-         WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?"
-    ))
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $3
+         WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2",
+    )
     .bind(user_id)
     .bind(keep_token)
+    .bind(now())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -278,15 +273,12 @@ pub async fn set_password(
 }
 
 /// Whether `password` is `user_id`'s current password.
-pub async fn check_password(
-    db: &SqlitePool,
-    user_id: i64,
-    password: &str,
-) -> Result<bool, AccountError> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
+pub async fn check_password(db: &Db, user_id: i64, password: &str) -> Result<bool, AccountError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
     let Some(stored) = stored else {
         return Err(AccountError::NoSuchUser);
     };
@@ -305,7 +297,7 @@ fn token_hash(token: &str) -> String {
 /// Creates a token for `user_id`; the answer holds the token itself, which is not kept.
 /// Tokens carry 256 random bits, so a plain SHA-256 suffices to store them.
 pub async fn create_token(
-    db: &SqlitePool,
+    db: &Db,
     user_id: i64,
     name: &str,
     scopes: &[Scope],
@@ -324,8 +316,7 @@ pub async fn create_token(
         .join(",");
     let row = sqlx::query_as::<_, TokenRow>(
         "INSERT INTO api_tokens (id, user_id, name, token_sha256, scopes, expires_at)
-         VALUES (?, ?, ?, ?, ?, CASE WHEN ?6 IS NULL THEN NULL
-                                     ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?6 || ' days') END)
+         VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id, name, scopes, expires_at, last_used_at, revoked_at, created_at",
     )
     .bind(uuid_like())
@@ -333,7 +324,7 @@ pub async fn create_token(
     .bind(name)
     .bind(token_hash(&token))
     .bind(&scopes)
-    .bind(expires_in_days.map(i64::from))
+    .bind(expires_in_days.map(|days| now_plus(i64::from(days) * 24 * 3600)))
     .fetch_one(db)
     .await?;
     Ok((token, row))
@@ -347,19 +338,17 @@ fn uuid_like() -> String {
 
 /// The principal a token stands for: its owner's role narrowed to its scopes. `None` for an
 /// unknown, revoked or expired token or a disabled owner.
-pub async fn token_principal(
-    db: &SqlitePool,
-    token: &str,
-) -> Result<Option<Principal>, AccountError> {
-    let row: Option<(String, i64, String, String, String)> = sqlx::query_as(&format!(
-        "UPDATE api_tokens SET last_used_at = {NOW}
-         WHERE token_sha256 = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {NOW})
+pub async fn token_principal(db: &Db, token: &str) -> Result<Option<Principal>, AccountError> {
+    let row: Option<(String, i64, String, String, String)> = sqlx::query_as(
+        "UPDATE api_tokens SET last_used_at = $2
+         WHERE token_sha256 = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
                AND user_id IN (SELECT id FROM users WHERE disabled = 0)
          RETURNING id, user_id, scopes,
                    (SELECT name FROM users WHERE users.id = api_tokens.user_id),
-                   (SELECT role FROM users WHERE users.id = api_tokens.user_id)"
-    ))
+                   (SELECT role FROM users WHERE users.id = api_tokens.user_id)",
+    )
     .bind(token_hash(token))
+    .bind(now())
     .fetch_optional(db)
     .await?;
     Ok(row.and_then(|(id, user_id, scopes, name, role)| {
@@ -373,10 +362,10 @@ pub async fn token_principal(
     }))
 }
 
-pub async fn list_tokens(db: &SqlitePool, user_id: i64) -> Result<Vec<TokenRow>, AccountError> {
+pub async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, AccountError> {
     Ok(sqlx::query_as::<_, TokenRow>(
         "SELECT id, name, scopes, expires_at, last_used_at, revoked_at, created_at
-         FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC",
+         FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC",
     )
     .bind(user_id)
     .fetch_all(db)
@@ -384,16 +373,13 @@ pub async fn list_tokens(db: &SqlitePool, user_id: i64) -> Result<Vec<TokenRow>,
 }
 
 /// Revokes one of `user_id`'s tokens; false when they have no such live token.
-pub async fn revoke_token(
-    db: &SqlitePool,
-    user_id: i64,
-    token_id: &str,
-) -> Result<bool, AccountError> {
-    let result = sqlx::query(&format!(
-        "UPDATE api_tokens SET revoked_at = {NOW} WHERE id = ? AND user_id = ? AND revoked_at IS NULL"
-    ))
+pub async fn revoke_token(db: &Db, user_id: i64, token_id: &str) -> Result<bool, AccountError> {
+    let result = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
     .bind(token_id)
     .bind(user_id)
+    .bind(now())
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -138,7 +138,8 @@ pub use store::*;
 
 #[cfg(feature = "ssr")]
 mod store {
-    use sqlx::{SqliteConnection, SqlitePool};
+    use crate::db::Db;
+    use sqlx::AnyConnection;
 
     use super::{BatchDetail, BatchFile, BatchSummary, FileState};
     use crate::auth::Principal;
@@ -146,21 +147,28 @@ mod store {
     /// Makes sure batch `id` has a row: a new one is named `name`, or after the time it was
     /// started. An existing batch keeps its name.
     pub async fn ensure(
-        db: &mut SqliteConnection,
+        db: &mut AnyConnection,
         id: &str,
         name: Option<&str>,
         owner_id: Option<i64>,
         created_by: Option<&str>,
     ) -> Result<(), sqlx::Error> {
+        let started = crate::db::now();
+        let name = match name {
+            Some(name) => name.to_string(),
+            // `Scans of 2026-12-03 19:01 UTC`
+            None => format!("Scans of {} UTC", started[..16].replace('T', " ")),
+        };
         sqlx::query(
-            "INSERT INTO batches (id, name, owner_id, created_by)
-             VALUES (?1, COALESCE(?2, 'Scans of ' || strftime('%Y-%m-%d %H:%M UTC', 'now')), ?3, ?4)
+            "INSERT INTO batches (id, name, owner_id, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
         .bind(name)
         .bind(owner_id)
         .bind(created_by)
+        .bind(started)
         .execute(db)
         .await?;
         Ok(())
@@ -168,7 +176,7 @@ mod store {
 
     /// Names a batch (made if new) and sets its description; only its owner calls this.
     pub async fn name(
-        db: &SqlitePool,
+        db: &Db,
         id: &str,
         name: &str,
         description: Option<&str>,
@@ -176,7 +184,7 @@ mod store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = db.begin().await?;
         ensure(&mut tx, id, Some(name), Some(who.user_id), Some(&who.name)).await?;
-        sqlx::query("UPDATE batches SET name = ?, description = ? WHERE id = ?")
+        sqlx::query("UPDATE batches SET name = $1, description = $2 WHERE id = $3")
             .bind(name)
             .bind(description)
             .bind(id)
@@ -186,30 +194,27 @@ mod store {
     }
 
     /// Whether batch `id` belongs to someone other than `owner_id` (by its row or its jobs).
-    pub async fn of_another(db: &SqlitePool, id: &str, owner_id: i64) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM batches WHERE id = ?1 AND owner_id IS NOT ?2)
-                 OR EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1 AND owner_id IS NOT ?2)",
+    pub async fn of_another(db: &Db, id: &str, owner_id: i64) -> Result<bool, sqlx::Error> {
+        let crate::db::Flag(other) = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM batches WHERE id = $1 AND owner_id IS DISTINCT FROM $2)
+                 OR EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND owner_id IS DISTINCT FROM $2)",
         )
         .bind(id)
         .bind(owner_id)
         .fetch_one(db)
-        .await
+        .await?;
+        Ok(other)
     }
 
     /// Records files chosen on the page before their upload starts, so a reload shows which
     /// never arrived. Files already known to the batch are left as they are.
-    pub async fn list_files(
-        db: &SqlitePool,
-        id: &str,
-        files: &[(String, i64)],
-    ) -> Result<(), sqlx::Error> {
+    pub async fn list_files(db: &Db, id: &str, files: &[(String, i64)]) -> Result<(), sqlx::Error> {
         let mut tx = db.begin().await?;
         for (name, bytes) in files {
             sqlx::query(
                 "INSERT INTO batch_files (batch_id, name, bytes, state)
-                 SELECT ?1, ?2, ?3, 'listed'
-                 WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1 AND original_name = ?2)
+                 SELECT $1, $2, $3, 'listed'
+                 WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND original_name = $2)
                  ON CONFLICT (batch_id, name) DO NOTHING",
             )
             .bind(id)
@@ -235,16 +240,12 @@ mod store {
         pub settings: Option<String>,
     }
 
-    pub async fn keep_file(
-        db: &SqlitePool,
-        id: &str,
-        file: KeptFile<'_>,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn keep_file(db: &Db, id: &str, file: KeptFile<'_>) -> Result<(), sqlx::Error> {
         let mut tx = db.begin().await?;
         ensure(&mut tx, id, None, file.owner_id, file.created_by).await?;
         sqlx::query(
             "INSERT INTO batch_files (batch_id, name, state, message, original_sha256, duplicate_of, settings)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (batch_id, name) DO UPDATE SET state = excluded.state, message = excluded.message,
                  original_sha256 = excluded.original_sha256, duplicate_of = excluded.duplicate_of,
                  settings = excluded.settings",
@@ -274,13 +275,13 @@ mod store {
 
     /// A skipped file's original and settings, to colorize it after all.
     pub async fn skipped(
-        db: &SqlitePool,
+        db: &Db,
         id: &str,
         name: &str,
     ) -> Result<Option<(String, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT original_sha256, settings FROM batch_files
-             WHERE batch_id = ? AND name = ? AND state = 'skipped'
+             WHERE batch_id = $1 AND name = $2 AND state = 'skipped'
                    AND original_sha256 IS NOT NULL AND settings IS NOT NULL",
         )
         .bind(id)
@@ -291,12 +292,12 @@ mod store {
 
     /// How many finished jobs `who` may see were made from this content, and the newest.
     pub async fn colorized_before(
-        db: &SqlitePool,
+        db: &Db,
         who: &Principal,
         sha256: &str,
     ) -> Result<(i64, Option<String>), sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT COUNT(*), MAX(id) FROM jobs WHERE original_sha256 = ? AND status = 'done' AND {}",
+            "SELECT COUNT(*), MAX(id) FROM jobs WHERE original_sha256 = $1 AND status = 'done' AND {}",
             who.visible_jobs()
         ))
         .bind(sha256)
@@ -306,7 +307,7 @@ mod store {
 
     /// Batches `who` may see, newest first: their own, and any holding a job they may see.
     pub async fn list(
-        db: &SqlitePool,
+        db: &Db,
         who: &Principal,
         limit: i64,
     ) -> Result<Vec<BatchSummary>, sqlx::Error> {
@@ -319,14 +320,14 @@ mod store {
                     (SELECT COUNT(*) FROM batch_files f WHERE f.batch_id = b.id) AS not_jobs
              FROM batches b
              LEFT JOIN jobs ON jobs.batch_id = b.id AND {visible}
-             WHERE b.owner_id = ?1 OR ?2 OR EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = b.id AND {visible})
+             WHERE b.owner_id = $1 OR $2 = 1 OR EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = b.id AND {visible})
              GROUP BY b.id
              ORDER BY b.created_at DESC, b.id DESC
-             LIMIT ?3",
+             LIMIT $3",
             visible = who.visible_jobs()
         ))
         .bind(who.user_id)
-        .bind(who.role == crate::auth::Role::Admin)
+        .bind(i64::from(who.role == crate::auth::Role::Admin))
         .bind(limit)
         .fetch_all(db)
         .await
@@ -334,19 +335,19 @@ mod store {
 
     /// A batch's name, description and files that are not jobs, if `who` may see it.
     pub async fn detail(
-        db: &SqlitePool,
+        db: &Db,
         who: &Principal,
         id: &str,
     ) -> Result<Option<BatchDetail>, sqlx::Error> {
         let head: Option<(String, String, Option<String>)> = sqlx::query_as(&format!(
             "SELECT b.id, b.name, b.description FROM batches b
-             WHERE b.id = ?1 AND (b.owner_id = ?2 OR ?3
+             WHERE b.id = $1 AND (b.owner_id = $2 OR $3 = 1
                    OR EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = b.id AND {}))",
             who.visible_jobs()
         ))
         .bind(id)
         .bind(who.user_id)
-        .bind(who.role == crate::auth::Role::Admin)
+        .bind(i64::from(who.role == crate::auth::Role::Admin))
         .fetch_optional(db)
         .await?;
         let Some((id, name, description)) = head else {
@@ -356,7 +357,7 @@ mod store {
             "SELECT name, bytes, state, message, duplicate_of,
                     (SELECT COUNT(*) FROM jobs WHERE jobs.original_sha256 = f.original_sha256
                          AND jobs.status = 'done' AND {}) AS colorized_times
-             FROM batch_files f WHERE batch_id = ? ORDER BY name",
+             FROM batch_files f WHERE batch_id = $1 ORDER BY name",
             who.visible_jobs()
         ))
         .bind(&id)

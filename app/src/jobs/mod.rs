@@ -161,6 +161,7 @@ pub struct JobRow {
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<String>,
     /// Whether this is the photo's chosen version (picked, or else the newest finished one).
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub chosen: bool,
 }
 
@@ -184,6 +185,7 @@ pub struct WorkerRow {
     pub jobs_done: i64,
     pub jobs_failed: i64,
     /// Heard from within its lease and not stopped.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub alive: bool,
 }
 

@@ -1,9 +1,9 @@
 //! The job table as a queue.
 
-use sqlx::SqlitePool;
+use crate::db::Db;
 
 use super::{JobError, JobStatus, ReviewState};
-use crate::db::BEGIN_WRITE;
+use crate::db::{begin_write, now, now_plus, Backend, Flag};
 
 /// What a submission asks for.
 #[derive(Debug, Clone)]
@@ -66,6 +66,7 @@ pub struct ClaimedJob {
     pub batch_id: Option<String>,
     pub submitted_by: Option<String>,
     pub owner_id: Option<i64>,
+    #[sqlx(try_from = "Flag")]
     pub private: bool,
     pub original_name: String,
     pub preset: String,
@@ -87,6 +88,7 @@ pub struct StoredJob {
     pub batch_id: Option<String>,
     pub submitted_by: Option<String>,
     pub owner_id: Option<i64>,
+    #[sqlx(try_from = "Flag")]
     pub private: bool,
     pub original_name: String,
     pub original_sha256: String,
@@ -141,15 +143,10 @@ pub struct WorkerInfo {
 
 #[derive(Clone)]
 pub struct JobQueue {
-    pub(crate) db: SqlitePool,
+    pub(crate) db: Db,
     /// Most jobs waiting at once; more are refused, not buffered.
     limit: i64,
 }
-
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-/// The end of a lease that starts now and lasts `?2` seconds. The database's clock decides, so
-/// workers on machines whose clocks differ agree on when a lease ran out.
-const LEASE_END: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?2 || ' seconds')";
 
 /// A worker process's claim on the jobs it runs: who holds them and for how long a claim lasts
 /// without being renewed.
@@ -160,8 +157,15 @@ pub struct Lease {
     pub seconds: u32,
 }
 
+impl Lease {
+    /// When a lease taken or renewed now runs out.
+    fn end(&self) -> String {
+        now_plus(i64::from(self.seconds))
+    }
+}
+
 impl JobQueue {
-    pub fn new(db: SqlitePool, limit: i64) -> Self {
+    pub fn new(db: Db, limit: i64) -> Self {
         JobQueue { db, limit }
     }
 
@@ -173,12 +177,12 @@ impl JobQueue {
         jobs: &[NewJob],
         prompt: Option<&ComfyPrompt>,
     ) -> Result<(Vec<String>, Option<i64>), JobError> {
-        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
+        let mut tx = begin_write(&self.db).await?;
         let number = match prompt {
             Some(prompt) => {
-                let taken: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM comfy_prompts WHERE prompt_id = ?1)
-                         OR EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1)",
+                let Flag(taken) = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM comfy_prompts WHERE prompt_id = $1)
+                         OR EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1)",
                 )
                 .bind(&prompt.prompt_id)
                 .fetch_one(&mut *tx)
@@ -189,7 +193,7 @@ impl JobQueue {
                 Some(
                     sqlx::query_scalar(
                         "INSERT INTO comfy_prompts (prompt_id, number, client_id, owner_id, prompt, extra_data)
-                         VALUES (?, (SELECT COALESCE(MAX(number), -1) + 1 FROM comfy_prompts), ?, ?, ?, ?)
+                         VALUES ($1, (SELECT COALESCE(MAX(number), -1) + 1 FROM comfy_prompts), $2, $3, $4, $5)
                          RETURNING number",
                     )
                     .bind(&prompt.prompt_id)
@@ -225,7 +229,7 @@ impl JobQueue {
                 )
                 .await?;
                 // A file listed, refused or skipped before is now a job.
-                sqlx::query("DELETE FROM batch_files WHERE batch_id = ? AND name = ?")
+                sqlx::query("DELETE FROM batch_files WHERE batch_id = $1 AND name = $2")
                     .bind(batch_id)
                     .bind(&job.original_name)
                     .execute(&mut *tx)
@@ -235,13 +239,13 @@ impl JobQueue {
                 "INSERT INTO jobs (id, batch_id, submitted_by, owner_id, private, original_name, original_sha256,
                                    preset, input_size, model, output_format, visible_label, parent_id,
                                    correction, colours_key, status)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued')",
             )
             .bind(&id)
             .bind(&job.batch_id)
             .bind(&job.submitted_by)
             .bind(job.owner_id)
-            .bind(job.private)
+            .bind(i64::from(job.private))
             .bind(&job.original_name)
             .bind(&job.original_sha256)
             .bind(&job.preset)
@@ -257,7 +261,7 @@ impl JobQueue {
             if let (Some(output), Some(prompt)) = (&job.comfy_output, prompt) {
                 sqlx::query(
                     "INSERT INTO comfy_outputs (job_id, prompt_id, colorize_node, output_node, output_class)
-                     VALUES (?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&id)
                 .bind(&prompt.prompt_id)
@@ -283,7 +287,8 @@ impl JobQueue {
         height: u32,
     ) -> Result<(), JobError> {
         sqlx::query(
-            "INSERT OR IGNORE INTO originals (sha256, bytes, format, width, height) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO originals (sha256, bytes, format, width, height) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (sha256) DO NOTHING",
         )
         .bind(sha256)
         .bind(bytes as i64)
@@ -298,18 +303,24 @@ impl JobQueue {
     /// Takes the oldest job that waits, or whose worker stopped renewing its lease (it died),
     /// atomically (one statement), or `None` when there is none.
     pub async fn claim(&self, lease: &Lease) -> Result<Option<ClaimedJob>, JobError> {
-        const TAKEABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))";
+        const TAKEABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < $2))";
+        // PostgreSQL: workers skip the rows another is claiming instead of waiting for them.
+        let lock = match Backend::of(&self.db) {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
         let job = sqlx::query_as::<_, ClaimedJob>(&format!(
-            "UPDATE jobs SET status = 'running', started_at = {NOW}, attempts = attempts + 1,
-                             lease_owner = ?1, lease_until = {LEASE_END}
-             WHERE id = (SELECT id FROM jobs WHERE {TAKEABLE} ORDER BY created_at, id LIMIT 1)
+            "UPDATE jobs SET status = 'running', started_at = $2, attempts = attempts + 1,
+                             lease_owner = $1, lease_until = $3
+             WHERE id = (SELECT id FROM jobs WHERE {TAKEABLE} ORDER BY created_at, id LIMIT 1 {lock})
                AND {TAKEABLE}
              RETURNING id, attempts, batch_id, submitted_by, owner_id, private, original_name, preset,
                        original_sha256, input_size, model, output_format, visible_label, parent_id,
                        correction, colours_key"
         ))
         .bind(&lease.owner)
-        .bind(lease.seconds)
+        .bind(now())
+        .bind(lease.end())
         .fetch_optional(&self.db)
         .await?;
         Ok(job)
@@ -318,27 +329,27 @@ impl JobQueue {
     /// Extends the leases of every job `lease.owner` runs, and records that it is alive.
     /// Answers how many jobs it still holds.
     pub async fn renew(&self, lease: &Lease) -> Result<u64, JobError> {
-        let renewed = sqlx::query(&format!(
-            "UPDATE jobs SET lease_until = {LEASE_END} WHERE lease_owner = ?1 AND status = 'running'"
-        ))
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1 AND status = 'running'",
+        )
         .bind(&lease.owner)
-        .bind(lease.seconds)
+        .bind(lease.end())
         .execute(&self.db)
         .await?
         .rows_affected();
-        sqlx::query(&format!(
-            "UPDATE workers SET heartbeat_at = {NOW} WHERE id = ?"
-        ))
-        .bind(&lease.owner)
-        .execute(&self.db)
-        .await?;
+        sqlx::query("UPDATE workers SET heartbeat_at = $2, alive_until = $3 WHERE id = $1")
+            .bind(&lease.owner)
+            .bind(now())
+            .bind(lease.end())
+            .execute(&self.db)
+            .await?;
         Ok(renewed)
     }
 
     /// Width × height of a stored original (0 when unknown).
     pub async fn original_pixels(&self, sha256: &str) -> Result<u64, JobError> {
         let pixels: Option<i64> =
-            sqlx::query_scalar("SELECT width * height FROM originals WHERE sha256 = ?")
+            sqlx::query_scalar("SELECT width * height FROM originals WHERE sha256 = $1")
                 .bind(sha256)
                 .fetch_optional(&self.db)
                 .await?;
@@ -353,12 +364,12 @@ impl JobQueue {
         lease: &Lease,
         done: &Completion,
     ) -> Result<bool, JobError> {
-        let result = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'done', finished_at = {NOW}, error = NULL, result_key = ?,
-                             model_sha256 = ?, width = ?, height = ?, timings = ?,
-                             content_credentials = ?, colours_key = ?, lease_until = NULL
-             WHERE id = ? AND status = 'running' AND lease_owner = ?"
-        ))
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'done', finished_at = $10, error = NULL, result_key = $1,
+                             model_sha256 = $2, width = $3, height = $4, timings = $5,
+                             content_credentials = $6, colours_key = $7, lease_until = NULL
+             WHERE id = $8 AND status = 'running' AND lease_owner = $9",
+        )
         .bind(&done.result_key)
         .bind(&done.model_sha256)
         .bind(i64::from(done.width))
@@ -368,6 +379,7 @@ impl JobQueue {
         .bind(&done.colours_key)
         .bind(id)
         .bind(&lease.owner)
+        .bind(now())
         .execute(&self.db)
         .await?;
         let recorded = result.rows_affected() == 1;
@@ -379,13 +391,14 @@ impl JobQueue {
 
     /// Marks a running job failed; false as for `complete`.
     pub async fn fail(&self, id: &str, lease: &Lease, error: &str) -> Result<bool, JobError> {
-        let result = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'failed', finished_at = {NOW}, error = ?, lease_until = NULL
-             WHERE id = ? AND status = 'running' AND lease_owner = ?"
-        ))
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'failed', finished_at = $4, error = $1, lease_until = NULL
+             WHERE id = $2 AND status = 'running' AND lease_owner = $3",
+        )
         .bind(error)
         .bind(id)
         .bind(&lease.owner)
+        .bind(now())
         .execute(&self.db)
         .await?;
         let recorded = result.rows_affected() == 1;
@@ -397,7 +410,7 @@ impl JobQueue {
 
     async fn count_for_worker(&self, lease: &Lease, column: &str) -> Result<(), JobError> {
         sqlx::query(&format!(
-            "UPDATE workers SET {column} = {column} + 1 WHERE id = ?"
+            "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
         ))
         .bind(&lease.owner)
         .execute(&self.db)
@@ -408,23 +421,24 @@ impl JobQueue {
     /// Records a worker process that starts taking jobs (and forgets those not heard from for a
     /// week).
     pub async fn register_worker(&self, worker: &WorkerInfo) -> Result<(), JobError> {
+        sqlx::query("DELETE FROM workers WHERE heartbeat_at < $1")
+            .bind(now_plus(-7 * 24 * 3600))
+            .execute(&self.db)
+            .await?;
         sqlx::query(
-            "DELETE FROM workers WHERE heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')",
-        )
-        .execute(&self.db)
-        .await?;
-        sqlx::query(&format!(
             "INSERT INTO workers (id, host, pid, device, model, job_workers, lease_seconds,
-                                  started_at, heartbeat_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, {NOW}, {NOW})"
-        ))
+                                  started_at, heartbeat_at, alive_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+        )
         .bind(&worker.id)
         .bind(&worker.host)
         .bind(i64::from(worker.pid))
         .bind(&worker.device)
         .bind(&worker.model)
         .bind(worker.job_workers as i64)
-        .bind(worker.lease_seconds)
+        .bind(i64::from(worker.lease_seconds))
+        .bind(now())
+        .bind(now_plus(i64::from(worker.lease_seconds)))
         .execute(&self.db)
         .await?;
         Ok(())
@@ -432,15 +446,14 @@ impl JobQueue {
 
     /// Records that a worker process stopped on purpose (its jobs went back to the queue).
     pub async fn worker_stopped(&self, lease: &Lease) -> Result<(), JobError> {
-        sqlx::query(&format!(
-            "UPDATE workers SET stopped_at = {NOW} WHERE id = ?"
-        ))
-        .bind(&lease.owner)
-        .execute(&self.db)
-        .await?;
+        sqlx::query("UPDATE workers SET stopped_at = $2 WHERE id = $1")
+            .bind(&lease.owner)
+            .bind(now())
+            .execute(&self.db)
+            .await?;
         sqlx::query(
             "UPDATE jobs SET status = 'queued', started_at = NULL, lease_owner = NULL, lease_until = NULL
-             WHERE status = 'running' AND lease_owner = ?",
+             WHERE status = 'running' AND lease_owner = $1",
         )
         .bind(&lease.owner)
         .execute(&self.db)
@@ -450,7 +463,7 @@ impl JobQueue {
 
     /// Where a job stands now (`None` once it is deleted).
     pub async fn status(&self, id: &str) -> Result<Option<JobStatus>, JobError> {
-        Ok(sqlx::query_scalar("SELECT status FROM jobs WHERE id = ?")
+        Ok(sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.db)
             .await?)
@@ -458,11 +471,12 @@ impl JobQueue {
 
     /// Cancels a job that has not started: `Some(its batch)`, or `None` when it is not waiting.
     pub async fn cancel(&self, id: &str) -> Result<Option<Option<String>>, JobError> {
-        let batch: Option<Option<String>> = sqlx::query_scalar(&format!(
-            "UPDATE jobs SET status = 'cancelled', finished_at = {NOW} WHERE id = ? AND status = 'queued'
-             RETURNING batch_id"
-        ))
+        let batch: Option<Option<String>> = sqlx::query_scalar(
+            "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status = 'queued'
+             RETURNING batch_id",
+        )
         .bind(id)
+        .bind(now())
         .fetch_optional(&self.db)
         .await?;
         Ok(batch)
@@ -473,7 +487,7 @@ impl JobQueue {
     pub async fn retry(&self, id: &str) -> Result<Option<Option<String>>, JobError> {
         let batch: Option<Option<String>> = sqlx::query_scalar(
             "UPDATE jobs SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL
-             WHERE id = ? AND status IN ('failed', 'cancelled') RETURNING batch_id",
+             WHERE id = $1 AND status IN ('failed', 'cancelled') RETURNING batch_id",
         )
         .bind(id)
         .fetch_optional(&self.db)
@@ -484,7 +498,7 @@ impl JobQueue {
     /// Where a finished job's result is stored.
     pub async fn result_key(&self, id: &str) -> Result<Option<String>, JobError> {
         Ok(sqlx::query_scalar::<_, Option<String>>(
-            "SELECT result_key FROM jobs WHERE id = ? AND status = 'done'",
+            "SELECT result_key FROM jobs WHERE id = $1 AND status = 'done'",
         )
         .bind(id)
         .fetch_optional(&self.db)
@@ -498,7 +512,7 @@ impl JobQueue {
             "SELECT batch_id, submitted_by, owner_id, private, original_name, original_sha256,
                     output_format, visible_label, status, preset, input_size, model, correction,
                     colours_key
-             FROM jobs WHERE id = ?",
+             FROM jobs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.db)
@@ -510,7 +524,7 @@ impl JobQueue {
     /// (one transaction, so a concurrent delete cannot orphan or double-free an original).
     /// The caller removes the files named in the answer.
     pub async fn delete(&self, id: &str) -> Result<DeletedJob, JobError> {
-        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
+        let mut tx = begin_write(&self.db).await?;
         type Deleting = (
             JobStatus,
             Option<String>,
@@ -519,7 +533,7 @@ impl JobQueue {
             Option<String>,
         );
         let job = sqlx::query_as::<_, Deleting>(
-            "SELECT status, result_key, original_sha256, colours_key, batch_id FROM jobs WHERE id = ?",
+            "SELECT status, result_key, original_sha256, colours_key, batch_id FROM jobs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -529,15 +543,15 @@ impl JobQueue {
         if status == JobStatus::Running {
             return Err(JobError::Running);
         }
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         // An original goes only when nothing refers to it: no job and no ComfyUI input name.
         let orphaned = sqlx::query(
-            "DELETE FROM originals WHERE sha256 = ?1
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE original_sha256 = ?1)
-             AND NOT EXISTS (SELECT 1 FROM comfy_uploads WHERE sha256 = ?1)",
+            "DELETE FROM originals WHERE sha256 = $1
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE original_sha256 = $1)
+             AND NOT EXISTS (SELECT 1 FROM comfy_uploads WHERE sha256 = $1)",
         )
         .bind(&sha256)
         .execute(&mut *tx)
@@ -546,16 +560,16 @@ impl JobQueue {
             == 1;
         // A photo's review goes with its last version.
         sqlx::query(
-            "DELETE FROM photo_reviews WHERE batch_id = ?1 AND original_sha256 = ?2
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ?1 AND original_sha256 = ?2)",
+            "DELETE FROM photo_reviews WHERE batch_id = $1 AND original_sha256 = $2
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND original_sha256 = $2)",
         )
         .bind(&batch_id)
         .bind(&sha256)
         .execute(&mut *tx)
         .await?;
         // The model's colours stay while another version (a correction) starts from them.
-        let colours_shared: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE colours_key = ?)")
+        let Flag(colours_shared) =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE colours_key = $1)")
                 .bind(&colours_key)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -576,17 +590,18 @@ impl JobQueue {
         note: Option<&str>,
         decided_by: &str,
     ) -> Result<(), JobError> {
-        sqlx::query(&format!(
+        sqlx::query(
             "INSERT INTO photo_reviews (batch_id, original_sha256, state, note, decided_by, decided_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, {NOW})
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (batch_id, original_sha256) DO UPDATE
-             SET state = ?3, note = ?4, decided_by = ?5, decided_at = {NOW}"
-        ))
+             SET state = $3, note = $4, decided_by = $5, decided_at = $6",
+        )
         .bind(job.batch_id.as_deref().unwrap_or_default())
         .bind(&job.original_sha256)
         .bind(state)
         .bind(note)
         .bind(decided_by)
+        .bind(now())
         .execute(&self.db)
         .await?;
         Ok(())
@@ -595,8 +610,8 @@ impl JobQueue {
     /// Marks job `id` as the chosen version of its photo.
     pub async fn choose(&self, id: &str, job: &StoredJob) -> Result<(), JobError> {
         sqlx::query(
-            "INSERT INTO photo_reviews (batch_id, original_sha256, chosen_job_id) VALUES (?1, ?2, ?3)
-             ON CONFLICT (batch_id, original_sha256) DO UPDATE SET chosen_job_id = ?3",
+            "INSERT INTO photo_reviews (batch_id, original_sha256, chosen_job_id) VALUES ($1, $2, $3)
+             ON CONFLICT (batch_id, original_sha256) DO UPDATE SET chosen_job_id = $3",
         )
         .bind(job.batch_id.as_deref().unwrap_or_default())
         .bind(&job.original_sha256)

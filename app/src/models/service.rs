@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::Db;
 use engine::catalogue::Catalogue;
 use engine::Engine;
-use sqlx::SqlitePool;
 
 use super::download::{self, Mirror, Progress, PullError, PullOptions};
 use super::{
@@ -52,14 +52,14 @@ struct Download {
 #[derive(Clone)]
 pub struct ModelService {
     engine: Arc<Engine>,
-    db: SqlitePool,
+    db: Db,
     /// Where the page's downloads come from instead of the publishers (sites without internet).
     mirror: Option<String>,
     downloads: Arc<Mutex<HashMap<String, Download>>>,
 }
 
 impl ModelService {
-    pub fn new(engine: Arc<Engine>, db: SqlitePool, mirror: Option<String>) -> Self {
+    pub fn new(engine: Arc<Engine>, db: Db, mirror: Option<String>) -> Self {
         ModelService {
             engine,
             db,

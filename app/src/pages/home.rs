@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StatusReport {
-    pub sqlite_version: String,
+    pub database: String,
     pub jobs_total: i64,
     pub jobs_queued: i64,
     pub model_label: String,
@@ -20,7 +20,7 @@ pub async fn system_status() -> Result<StatusReport, AppError> {
     use crate::context::{internal, server_context};
     crate::auth::require(|p| p.can_read())?;
     let ctx = server_context()?;
-    let (sqlite_version, jobs_total, jobs_queued) = crate::jobs::read::overview(&ctx.db)
+    let (database, jobs_total, jobs_queued) = crate::jobs::read::overview(&ctx.db)
         .await
         .map_err(|e| internal("the database could not be read", e))?;
     let model = ctx
@@ -28,7 +28,7 @@ pub async fn system_status() -> Result<StatusReport, AppError> {
         .model(None)
         .map_err(|e| internal("the default model is not available", e))?;
     Ok(StatusReport {
-        sqlite_version,
+        database,
         jobs_total,
         jobs_queued,
         model_label: model.model.label().to_string(),
@@ -114,7 +114,7 @@ pub fn HomePage() -> impl IntoView {
                                 view! {
                                     <dl class="facts" data-testid="status-result">
                                         <dt>"Database"</dt>
-                                        <dd>{format!("SQLite {}", status.sqlite_version)}</dd>
+                                        <dd>{status.database}</dd>
                                         <dt>"Jobs"</dt>
                                         <dd>{format!("{} in total, {} waiting", status.jobs_total, status.jobs_queued)}</dd>
                                         <dt>"Model"</dt>

@@ -17,7 +17,7 @@ fn account_error(e: crate::auth::store::AccountError) -> AppError {
 }
 
 #[cfg(feature = "ssr")]
-fn admin() -> Result<sqlx::SqlitePool, AppError> {
+fn admin() -> Result<crate::db::Db, AppError> {
     crate::auth::require(|p| p.is_admin())?;
     Ok(crate::context::server_context()?.db)
 }

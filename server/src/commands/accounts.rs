@@ -17,7 +17,7 @@ fn block_on<T>(
         .block_on(work)
 }
 
-async fn database(common: &Common, args: &DatabaseArgs) -> Result<sqlx::SqlitePool, CommandError> {
+async fn database(common: &Common, args: &DatabaseArgs) -> Result<app::db::Db, CommandError> {
     std::fs::create_dir_all(&common.data_dir)
         .map_err(|e| CommandError::io(format!("cannot create {}", common.data_dir.display()), e))?;
     crate::db::connect(args.database_url.as_deref(), &common.data_dir).await

@@ -5,6 +5,7 @@ mod colorize;
 mod models;
 mod serve;
 mod submit;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::User(UserCommand::List(args)) => accounts::list_users(&cli.common, args),
         Command::Token(TokenCommand::Create(args)) => accounts::create_token(&cli.common, args),
         Command::Submit(args) => submit::run(&cli.common, args),
+        Command::Worker(args) => worker::run(&cli.common, args),
     }
 }
 

@@ -80,7 +80,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
                 header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
             },
             queue_limit: args.queue_limit,
-            job_workers: args.job_workers,
+            job_workers: if args.no_workers { 0 } else { args.job_workers },
             job_megapixels: crate::jobs::worker::PixelBudget::megapixels_for(args.job_memory_mb),
             content_credentials,
             models_mirror: args.models_mirror.clone(),
@@ -104,7 +104,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     );
     println!("Tinct is running at http://{address}/");
     let header_timeout = state.limits.header_read_timeout;
-    let workers = (args.job_workers > 0).then(|| state.jobs.clone());
+    let workers = (state.context.job_workers > 0).then(|| state.jobs.clone());
     let served = crate::web::serve(
         listener,
         router(state, sessions),
@@ -120,7 +120,7 @@ async fn serve(common: &Common, args: &ServeArgs) -> Result<(), CommandError> {
     served
 }
 
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {

@@ -46,7 +46,7 @@ impl Credential {
     /// deleted, its password reset, or the token revoked or expired.
     pub async fn principal(
         &self,
-        db: &sqlx::SqlitePool,
+        db: &app::db::Db,
     ) -> Result<Option<Principal>, store::AccountError> {
         match self {
             Credential::Session { user_id, epoch } => {

@@ -36,7 +36,6 @@ use axum::middleware;
 use tokio::sync::Notify;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::jobs::worker::{PixelBudget, Workers};
 use crate::jobs::{JobError, JobEvents, JobQueue, JobService};
@@ -112,12 +111,18 @@ pub struct StateConfig {
 impl AppState {
     /// Requeues jobs a previous run left unfinished, then starts the job workers.
     pub async fn start(
-        db: sqlx::SqlitePool,
+        db: app::db::Db,
         engine: Arc<engine::Engine>,
         config: StateConfig,
     ) -> Result<Self, JobError> {
         let queue = JobQueue::new(db.clone(), config.queue_limit);
-        let requeued = queue.requeue_interrupted().await?;
+        // With SQLite this is the only process that runs jobs: what a previous run left running
+        // goes back to the queue at once. With PostgreSQL other workers may be running them;
+        // a dead worker's jobs are taken over when their leases run out.
+        let requeued = match app::db::Backend::of(&db) {
+            app::db::Backend::Sqlite => queue.requeue_interrupted().await?,
+            app::db::Backend::Postgres => 0,
+        };
         if requeued > 0 {
             tracing::info!(
                 jobs = requeued,
@@ -142,7 +147,7 @@ impl AppState {
             store: config.storage.open()?,
             engine: engine.clone(),
             credentials: config.content_credentials.clone(),
-            events: JobEvents::default(),
+            events: JobEvents::for_database(&db).await?,
             wake: Arc::new(Notify::new()),
             lease,
             pixel_budget: PixelBudget::megapixels(config.job_megapixels),
@@ -330,11 +335,9 @@ async fn bundle_cache_policy(
     response
 }
 
-/// The session store (SQLite, so sessions survive a restart) and its table.
-pub async fn session_store(db: &sqlx::SqlitePool) -> Result<SqliteStore, sqlx::Error> {
-    let store = SqliteStore::new(db.clone());
-    store.migrate().await?;
-    Ok(store)
+/// The session store (in the database, so sessions survive a restart) and its table.
+pub async fn session_store(db: &app::db::Db) -> Result<crate::db::Sessions, sqlx::Error> {
+    crate::db::Sessions::open(db).await
 }
 
 /// The pages' routes, worked out once per process. Leptos suppresses resource loading in the
@@ -345,7 +348,7 @@ fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+pub fn router(state: AppState, sessions: crate::db::Sessions) -> Router {
     let routes = page_routes();
     let context = state.context.clone();
     let options = state.leptos_options.clone();

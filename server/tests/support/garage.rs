@@ -48,6 +48,18 @@ impl Garage {
             "Garage is not installed at {} (scripts/setup.sh installs it; TINCT_GARAGE overrides)",
             garage.display()
         );
+        // Free ports are found by binding and letting go; another test may take one in between,
+        // and then this node cannot start: try again on other ports.
+        for _ in 0..5 {
+            if let Some(mut started) = Self::try_start(&garage) {
+                started.set_up();
+                return started;
+            }
+        }
+        panic!("Garage did not start on any free port");
+    }
+
+    fn try_start(garage: &Path) -> Option<Garage> {
         let dir = tempfile::tempdir().unwrap();
         let (s3, rpc) = (free_port(), free_port());
         let config = dir.path().join("garage.toml");
@@ -72,21 +84,31 @@ root_domain = ".s3.garage.localhost"
             ),
         )
         .unwrap();
-        let server = Command::new(&garage)
+        let server = Command::new(garage)
             .args(["-c".as_ref(), config.as_os_str(), "server".as_ref()])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut garage = Garage {
+        let mut node = Garage {
             endpoint: format!("http://127.0.0.1:{s3}"),
             _dir: dir,
             config,
             server,
         };
-        garage.set_up();
-        garage
+        // Up when the command line reaches it over RPC.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if node.server.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            if node.cli(&["status"]).is_ok() {
+                return Some(node);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
     }
 
     /// Runs the Garage command line against this node; its standard output.
@@ -107,15 +129,9 @@ root_domain = ".s3.garage.localhost"
 
     /// A layout of one node, the bucket and the key, as an operator sets up a new Garage.
     fn set_up(&mut self) {
-        let started = Instant::now();
-        let node = loop {
-            match self.cli(&["node", "id", "-q"]) {
-                Ok(id) => break id.trim().split('@').next().unwrap_or_default().to_string(),
-                Err(e) if started.elapsed() > Duration::from_secs(30) => {
-                    panic!("Garage did not start: {e}")
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
-            }
+        let node = match self.cli(&["node", "id", "-q"]) {
+            Ok(id) => id.trim().split('@').next().unwrap_or_default().to_string(),
+            Err(e) => panic!("garage node id: {e}"),
         };
         let steps: [&[&str]; 5] = [
             &["layout", "assign", "-z", "dc1", "-c", "1G", &node],

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod garage;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,7 +93,7 @@ pub fn engine(dir: &Path) -> Arc<engine::Engine> {
 
 pub struct TestApp {
     pub dir: tempfile::TempDir,
-    pub db: sqlx::SqlitePool,
+    pub db: app::db::Db,
     pub router: axum::Router,
     /// An admin's API token, sent by `send`, `get` and `get_json`.
     pub token: String,
@@ -102,6 +103,8 @@ pub struct TestApp {
     pub config: StateConfig,
     /// The object store, when the tests run on Garage (`TINCT_TEST_STORAGE=garage`).
     pub garage: Option<garage::Garage>,
+    /// The database cluster, when the tests run on PostgreSQL (`TINCT_TEST_DATABASE=postgres`).
+    pub postgres: Option<postgres::Postgres>,
 }
 
 /// A full app on a fresh data directory, with `job_workers` workers and a queue of `queue_limit`.
@@ -154,7 +157,16 @@ pub async fn test_app_with(
         config.storage = app::storage::StorageLocation::S3(garage.settings("tinct"));
     }
     adjust(&mut config);
-    let db = server::db::connect(None, dir.path()).await.unwrap();
+    // `TINCT_TEST_DATABASE=postgres`: on a throw-away PostgreSQL cluster instead of SQLite.
+    let postgres = (std::env::var("TINCT_TEST_DATABASE").as_deref() == Ok("postgres"))
+        .then(postgres::Postgres::start);
+    let url = match &postgres {
+        Some(cluster) => Some(cluster.new_database().await),
+        None => None,
+    };
+    let db = server::db::connect(url.as_deref(), dir.path())
+        .await
+        .unwrap();
     let state = AppState::start(db.clone(), engine(dir.path()), config.clone())
         .await
         .unwrap();
@@ -173,6 +185,7 @@ pub async fn test_app_with(
         token,
         config,
         garage,
+        postgres,
     }
 }
 

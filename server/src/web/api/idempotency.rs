@@ -2,9 +2,9 @@
 //! kept; a repeat (a client retrying after a lost connection) gets that answer again, marked
 //! `Idempotent-Replayed: true`, and nothing is queued twice. Keys belong to one person.
 
+use app::db::Db;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use sqlx::SqlitePool;
 
 use crate::web::error::ApiError;
 
@@ -34,7 +34,7 @@ pub enum Claim {
 
 /// At start-up: a key whose request was cut off by a stop stays "in progress" forever unless it
 /// is released here, and a client resuming (`tinct submit`) would get 409 for ever.
-pub async fn release_interrupted(db: &SqlitePool) -> Result<u64, sqlx::Error> {
+pub async fn release_interrupted(db: &Db) -> Result<u64, sqlx::Error> {
     let released = sqlx::query("DELETE FROM idempotency_keys WHERE response IS NULL")
         .execute(db)
         .await?
@@ -49,20 +49,21 @@ pub async fn release_interrupted(db: &SqlitePool) -> Result<u64, sqlx::Error> {
 }
 
 /// Keys are kept for a day; a key older than that is forgotten and may be used again.
-const KEPT: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')";
+const KEPT_SECONDS: i64 = 24 * 3600;
 
-pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiError> {
-    sqlx::query(&format!(
-        "DELETE FROM idempotency_keys WHERE created_at < {KEPT}"
-    ))
-    .execute(db)
-    .await
-    .map_err(ApiError::internal)?;
+pub async fn claim(db: &Db, owner: i64, key: &str) -> Result<Claim, ApiError> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(app::db::now_plus(-KEPT_SECONDS))
+        .execute(db)
+        .await
+        .map_err(ApiError::internal)?;
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (owner_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO idempotency_keys (owner_id, key, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
     )
     .bind(owner)
     .bind(key)
+    .bind(app::db::now())
     .execute(db)
     .await
     .map_err(ApiError::internal)?
@@ -71,13 +72,14 @@ pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiE
     if inserted {
         return Ok(Claim::Process);
     }
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT response FROM idempotency_keys WHERE owner_id = ? AND key = ?")
-            .bind(owner)
-            .bind(key)
-            .fetch_one(db)
-            .await
-            .map_err(ApiError::internal)?;
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT response FROM idempotency_keys WHERE owner_id = $1 AND key = $2",
+    )
+    .bind(owner)
+    .bind(key)
+    .fetch_one(db)
+    .await
+    .map_err(ApiError::internal)?;
     match stored {
         Some(body) => {
             let mut response = (
@@ -98,18 +100,20 @@ pub async fn claim(db: &SqlitePool, owner: i64, key: &str) -> Result<Claim, ApiE
 
 /// Keeps the answer of a processed request, or forgets the key when it failed (so that the
 /// client may try again).
-pub async fn finish(db: &SqlitePool, owner: i64, key: &str, answer: Option<&str>) {
+pub async fn finish(db: &Db, owner: i64, key: &str, answer: Option<&str>) {
     let result = match answer {
         Some(body) => {
-            sqlx::query("UPDATE idempotency_keys SET response = ? WHERE owner_id = ? AND key = ?")
-                .bind(body)
-                .bind(owner)
-                .bind(key)
-                .execute(db)
-                .await
+            sqlx::query(
+                "UPDATE idempotency_keys SET response = $1 WHERE owner_id = $2 AND key = $3",
+            )
+            .bind(body)
+            .bind(owner)
+            .bind(key)
+            .execute(db)
+            .await
         }
         None => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?")
+            sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
                 .bind(owner)
                 .bind(key)
                 .execute(db)

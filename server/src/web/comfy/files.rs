@@ -63,7 +63,7 @@ pub async fn upload_image(
     let mut chosen = name.clone();
     for n in 1..1000 {
         let existing: Option<String> = sqlx::query_scalar(
-            "SELECT sha256 FROM comfy_uploads WHERE owner_id = ? AND subfolder = ? AND name = ?",
+            "SELECT sha256 FROM comfy_uploads WHERE owner_id = $1 AND subfolder = $2 AND name = $3",
         )
         .bind(who.user_id)
         .bind(&subfolder)
@@ -78,7 +78,7 @@ pub async fn upload_image(
         }
     }
     sqlx::query(
-        "INSERT INTO comfy_uploads (subfolder, name, sha256, owner_id) VALUES (?, ?, ?, ?)
+        "INSERT INTO comfy_uploads (subfolder, name, sha256, owner_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT (owner_id, subfolder, name) DO UPDATE SET sha256 = excluded.sha256",
     )
     .bind(&subfolder)
@@ -101,7 +101,7 @@ pub async fn find_input(
 ) -> Result<Option<String>, ApiError> {
     let (subfolder, name) = image.rsplit_once('/').unwrap_or(("", image));
     sqlx::query_scalar(
-        "SELECT sha256 FROM comfy_uploads WHERE subfolder = ? AND name = ? AND owner_id = ?",
+        "SELECT sha256 FROM comfy_uploads WHERE subfolder = $1 AND name = $2 AND owner_id = $3",
     )
     .bind(clean_subfolder(subfolder))
     .bind(name)
@@ -137,7 +137,7 @@ pub async fn view(
         let sha256 = find_input(&state, &who, &image)
             .await?
             .ok_or_else(|| ApiError::not_found("no such input image"))?;
-        let format: String = sqlx::query_scalar("SELECT format FROM originals WHERE sha256 = ?")
+        let format: String = sqlx::query_scalar("SELECT format FROM originals WHERE sha256 = $1")
             .bind(&sha256)
             .fetch_one(&state.context.db)
             .await

@@ -71,7 +71,7 @@ pub async fn system_stats(
 async fn nodes(state: &AppState, who: &Principal) -> Result<Map<String, Value>, ApiError> {
     let uploads: Vec<String> = sqlx::query_scalar(
         "SELECT CASE WHEN subfolder = '' THEN name ELSE subfolder || '/' || name END
-         FROM comfy_uploads WHERE owner_id = ? ORDER BY name",
+         FROM comfy_uploads WHERE owner_id = $1 ORDER BY name",
     )
     .bind(who.user_id)
     .fetch_all(&state.context.db)

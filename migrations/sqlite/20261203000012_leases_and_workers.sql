@@ -14,10 +14,11 @@ CREATE TABLE workers (
     device       TEXT NOT NULL,
     model        TEXT NOT NULL,
     job_workers  INTEGER NOT NULL,
-    -- It renews its heartbeat three times per lease; silent for a whole lease, it is gone.
     lease_seconds INTEGER NOT NULL,
     started_at   TEXT NOT NULL,
     heartbeat_at TEXT NOT NULL,
+    -- It renews its heartbeat three times per lease; not heard from until then, it is gone.
+    alive_until  TEXT NOT NULL,
     stopped_at   TEXT,
     jobs_done    INTEGER NOT NULL DEFAULT 0,
     jobs_failed  INTEGER NOT NULL DEFAULT 0

@@ -1,0 +1,42 @@
+-- A session is bound to its account's `session_epoch`: a new random value whenever the account
+-- is created, its password is reset or it is deleted, so an old cookie never becomes the
+-- session of another (or a changed) account.
+ALTER TABLE users ADD COLUMN session_epoch TEXT NOT NULL DEFAULT '';
+UPDATE users SET session_epoch = md5(random()::text);
+
+-- User ids are never used twice: the highest id ever given is kept, and an insert at or below
+-- it is refused.
+CREATE TABLE user_id_high_water (
+    "only"  BIGINT PRIMARY KEY CHECK ("only" = 0),
+    last_id BIGINT NOT NULL
+);
+INSERT INTO user_id_high_water ("only", last_id) VALUES (0, COALESCE((SELECT MAX(id) FROM users), 0));
+CREATE FUNCTION users_ids_are_never_reused() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id IS NULL OR NEW.id <= (SELECT last_id FROM user_id_high_water) THEN
+        RAISE EXCEPTION 'user ids are never reused: insert with the next id';
+    END IF;
+    UPDATE user_id_high_water SET last_id = GREATEST(last_id, NEW.id);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_ids_are_never_reused BEFORE INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION users_ids_are_never_reused();
+
+-- ComfyUI inputs: each person (or token owner) has their own names.
+CREATE TABLE comfy_uploads_by_owner (
+    owner_id   BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    subfolder  TEXT NOT NULL DEFAULT '',
+    name       TEXT NOT NULL,
+    sha256     TEXT NOT NULL REFERENCES originals (sha256),
+    created_at TEXT NOT NULL DEFAULT tinct_now(),
+    PRIMARY KEY (owner_id, subfolder, name)
+);
+INSERT INTO comfy_uploads_by_owner (owner_id, subfolder, name, sha256, created_at)
+    SELECT owner_id, subfolder, name, sha256, created_at FROM comfy_uploads WHERE owner_id IS NOT NULL;
+DROP TABLE comfy_uploads;
+ALTER TABLE comfy_uploads_by_owner RENAME TO comfy_uploads;
+CREATE INDEX comfy_uploads_sha256 ON comfy_uploads (sha256);
+
+-- Idempotency keys expire after a day.
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
