@@ -17,9 +17,13 @@ cargo test --workspace --exclude frontend --no-run
 # A test that hangs fails the run in bounded time instead of holding CI to its limit.
 timeout --kill-after=30s 20m cargo test --workspace --exclude frontend
 
-say "The job, API and ComfyUI tests again, on PostgreSQL and an S3-compatible store (Garage)"
-TINCT_TEST_DATABASE=postgres TINCT_TEST_STORAGE=garage timeout --kill-after=30s 10m cargo test --workspace --exclude frontend \
-  --test jobs --test http --test comfy --test comfy_clients --test review --test leases
+# Every test of the application (jobs, API, ComfyUI, pages, accounts, library, review, leases)
+# again, each on a throw-away PostgreSQL cluster and Garage node. The same package selection as
+# above, so nothing is built again.
+say "The application's tests again, on PostgreSQL and an S3-compatible store (Garage)"
+TINCT_TEST_DATABASE=postgres TINCT_TEST_STORAGE=garage timeout --kill-after=30s 15m \
+  cargo test --workspace --exclude frontend --test jobs --test http --test comfy --test comfy_clients \
+  --test review --test leases --test auth --test front_door --test library --test models --test submit
 
 say "Browser tests"
 export TINCT_BIN="$CARGO_TARGET_DIR/debug/tinct"

@@ -43,9 +43,34 @@ pub enum Command {
     /// Send a folder of images to a Tinct server and download the results as they finish.
     /// Run it again to resume: finished files are skipped, uploaded ones are not sent again.
     Submit(SubmitArgs),
+    /// Move an installation to other engines (SQLite to PostgreSQL, a local folder to an S3
+    /// store, or back), checking every table's rows and every object's SHA-256.
+    Migrate(MigrateArgs),
     /// Colorize jobs without a web server, on any machine that reaches the (PostgreSQL) database
     /// and the object store; `tinct serve --no-workers` then runs only the web side.
     Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database to copy from: sqlite://DATA_DIR/tinct.db or postgres://…
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// The database to copy into, new and empty (it is migrated first): postgres://… or sqlite://…
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// The object store to copy from: file:///absolute/path (e.g. DATA_DIR/objects) or s3://bucket/prefix.
+    #[arg(long, requires = "storage_to")]
+    pub storage_from: Option<String>,
+    /// The object store to copy into.
+    #[arg(long, requires = "storage_from")]
+    pub storage_to: Option<String>,
+    /// The S3 store's address (for an s3:// end).
+    #[arg(long, env = "TINCT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region (for an s3:// end).
+    #[arg(long, env = "TINCT_S3_REGION")]
+    pub s3_region: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -59,7 +59,12 @@ fn database_url(url: Option<&str>, data_dir: &Path) -> String {
             format!("{url}?mode=rwc")
         }
         Some(url) => url.to_string(),
-        None => format!("sqlite://{}?mode=rwc", data_dir.join("tinct.db").display()),
+        None => {
+            // Absolute: the URL is parsed as a URL, where `sqlite://data/…` would name a host.
+            let file = std::path::absolute(data_dir.join("tinct.db"))
+                .unwrap_or_else(|_| data_dir.join("tinct.db"));
+            format!("sqlite://{}?mode=rwc", file.display())
+        }
     }
 }
 

@@ -195,9 +195,13 @@ async fn a_session_signs_in_is_renewed_at_each_sign_in_and_ends_everywhere_at_si
         "the header names who is signed in"
     );
 
-    // The session is kept in SQLite; signing out removes it there.
+    // The session is kept in the database; signing out removes it there.
+    let table = match app::db::Backend::of(&app.db) {
+        app::db::Backend::Sqlite => "tower_sessions",
+        app::db::Backend::Postgres => "tower_sessions.session",
+    };
     let sessions = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tower_sessions")
+        sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&app.db)
             .await
             .unwrap()

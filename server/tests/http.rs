@@ -98,7 +98,7 @@ async fn pages_finish_while_other_routers_are_built() {
 }
 
 #[tokio::test]
-async fn the_status_server_function_reads_sqlite_and_the_engine() {
+async fn the_status_server_function_reads_the_database_and_the_engine() {
     let app = test_app(1, 100).await;
     let request = Request::post("/api/system_status")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

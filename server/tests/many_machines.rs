@@ -6,9 +6,8 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use app::auth::{store, Role, Scope};
 use app::storage::{ObjectKey, ObjectStore, S3Store};
@@ -16,84 +15,19 @@ use futures_util::StreamExt;
 
 use support::garage::Garage;
 use support::postgres::Postgres;
+use support::processes::{models, tinct, wait_for, Process};
 use support::test_data;
 
 const JOBS: usize = 100;
 const CLIENTS: usize = 4;
 const LEASE_SECONDS: &str = "2";
 
-/// A folder with the tiny test model registered as `tiny`.
-fn models() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.onnx");
-    std::fs::copy(test_data("tiny_ddcolor.onnx"), &model).unwrap();
-    let sha = engine::registry::sha256_file(&model).unwrap();
-    std::fs::write(
-        dir.path().join("tiny.json"),
-        format!(
-            r#"{{"name":"tiny","file":"tiny.onnx","sha256":"{sha}","kind":"ddcolor-compatible",
-               "default_input_size":64,"licence":"test","source":"test"}}"#
-        ),
-    )
-    .unwrap();
-    dir
-}
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tinct(
-    args: &[&str],
-    data: &Path,
-    models: &Path,
-    database: &str,
-    garage: &Garage,
-    log: PathBuf,
-) -> Process {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tinct"));
-    command
-        .args(args)
-        .env("TINCT_DATA_DIR", data)
-        .env("TINCT_MODELS_DIR", models)
-        .env(
-            "TINCT_WORKFLOWS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
-        )
-        .env("TINCT_DEFAULT_MODEL", "tiny")
-        .env("TINCT_THREADS", "1")
-        .env("TINCT_DATABASE_URL", database)
-        .env("TINCT_STORAGE_URL", "s3://tinct-test/many")
-        .envs(garage.env())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
-    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        command.env(
-            "ORT_DYLIB_PATH",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/onnxruntime/libonnxruntime.so"),
-        );
-    }
-    Process(command.spawn().unwrap())
-}
-
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Every process shares the database and the bucket.
+fn many_machines_env(database: &str, garage: &Garage) -> Vec<(&'static str, String)> {
+    let mut env = garage.env();
+    env.push(("TINCT_DATABASE_URL", database.to_string()));
+    env.push(("TINCT_STORAGE_URL", "s3://tinct-test/many".to_string()));
+    env
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -127,8 +61,7 @@ async fn two_workers_one_killed_every_job_done_exactly_once() {
         ],
         web_data.path(),
         models.path(),
-        &database,
-        &garage,
+        &many_machines_env(&database, &garage),
         logs.path().join("web.log"),
     );
     let base = format!("http://{bind}");
@@ -153,8 +86,7 @@ async fn two_workers_one_killed_every_job_done_exactly_once() {
                 ],
                 data.path(),
                 models.path(),
-                &database,
-                &garage,
+                &many_machines_env(&database, &garage),
                 logs.path().join(format!("worker-{i}.log")),
             ))
         })
@@ -280,8 +212,14 @@ async fn two_workers_one_killed_every_job_done_exactly_once() {
     .await;
     signal("KILL", pid);
     let killed_at = app::db::now();
-    if let Some(mut worker) = workers[0].take() {
-        let _ = worker.0.wait();
+    // The process that registered first is not always the one started first.
+    if let Some(slot) = workers
+        .iter_mut()
+        .find(|w| w.as_ref().is_some_and(|w| i64::from(w.0.id()) == pid))
+    {
+        if let Some(mut worker) = slot.take() {
+            let _ = worker.0.wait();
+        }
     }
 
     // Every job ends done; the killed worker's jobs were finished by the other one.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod colorize;
+mod migrate;
 mod models;
 mod serve;
 mod submit;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CommandError> {
         Command::Token(TokenCommand::Create(args)) => accounts::create_token(&cli.common, args),
         Command::Submit(args) => submit::run(&cli.common, args),
         Command::Worker(args) => worker::run(&cli.common, args),
+        Command::Migrate(args) => migrate::run(&cli.common, args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod garage;
 pub mod postgres;
+pub mod processes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
