@@ -218,10 +218,25 @@ async fn main() {
     let jobs = jobs_arg();
     let mut rows = Vec::new();
     let reference = measure(Vec::new(), 0, jobs).await;
-    rows.push((
-        "SQLite + local folder, `tinct serve` (reference)",
-        reference,
-    ));
+    rows.push(("SQLite + local folder, `tinct serve` (reference)", reference));
+    // Where the difference comes from: each engine alone.
+    {
+        let garage = Garage::start();
+        let mut env = garage.env();
+        env.push(("TINCT_STORAGE_URL", "s3://tinct-test/bench".into()));
+        rows.push(("SQLite + Garage, `tinct serve`", measure(env, 0, jobs).await));
+    }
+    {
+        let (postgres, shared) = (Postgres::start(), tempfile::tempdir().unwrap());
+        let env = vec![
+            ("TINCT_DATABASE_URL", postgres.new_database().await),
+            ("TINCT_STORAGE_URL", format!("file://{}", shared.path().display())),
+        ];
+        rows.push((
+            "PostgreSQL + a shared local folder, 1 `tinct worker`",
+            measure(env, 1, jobs).await,
+        ));
+    }
     for workers in [1, 2, 4] {
         let (postgres, garage) = (Postgres::start(), Garage::start());
         let mut env = garage.env();

@@ -99,6 +99,18 @@ impl Workers {
         }
         let workers = self.clone();
         tokio::spawn(async move { workers.keep_leases().await });
+        // Jobs queued by another process (a web front end) are announced as events: an idle
+        // worker starts at once instead of at its next look at the queue.
+        let (mut events, wake) = (self.events.subscribe(), self.wake.clone());
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) if event.status == JobStatus::Queued => wake.notify_waiters(),
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
     }
 
     /// Renews this process's leases (and its heartbeat) three times per lease, so one late
