@@ -218,19 +218,28 @@ async fn main() {
     let jobs = jobs_arg();
     let mut rows = Vec::new();
     let reference = measure(Vec::new(), 0, jobs).await;
-    rows.push(("SQLite + local folder, `tinct serve` (reference)", reference));
+    rows.push((
+        "SQLite + local folder, `tinct serve` (reference)",
+        reference,
+    ));
     // Where the difference comes from: each engine alone.
     {
         let garage = Garage::start();
         let mut env = garage.env();
         env.push(("TINCT_STORAGE_URL", "s3://tinct-test/bench".into()));
-        rows.push(("SQLite + Garage, `tinct serve`", measure(env, 0, jobs).await));
+        rows.push((
+            "SQLite + Garage, `tinct serve`",
+            measure(env, 0, jobs).await,
+        ));
     }
     {
         let (postgres, shared) = (Postgres::start(), tempfile::tempdir().unwrap());
         let env = vec![
             ("TINCT_DATABASE_URL", postgres.new_database().await),
-            ("TINCT_STORAGE_URL", format!("file://{}", shared.path().display())),
+            (
+                "TINCT_STORAGE_URL",
+                format!("file://{}", shared.path().display()),
+            ),
         ];
         rows.push((
             "PostgreSQL + a shared local folder, 1 `tinct worker`",

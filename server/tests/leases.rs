@@ -100,6 +100,22 @@ async fn a_renewed_lease_is_kept_and_an_abandoned_one_is_taken_over() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(job["status"], "done");
     assert_eq!(job["attempts"], 2);
+    // A job left running without a lease (by a version without leases, or moved by `tinct
+    // migrate`) has nobody to renew it: it is taken too.
+    let (second, _) = submit_one(&app).await;
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', lease_owner = NULL, lease_until = NULL WHERE id = $1",
+    )
+    .bind(&second)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let orphan = queue
+        .claim(&other)
+        .await
+        .unwrap()
+        .expect("the job without a lease");
+    assert_eq!(orphan.id, second);
     let key: String = sqlx::query_scalar("SELECT result_key FROM jobs WHERE id = $1")
         .bind(&id)
         .fetch_one(&app.db)

@@ -109,7 +109,13 @@ async fn an_installation_moves_to_postgresql_and_garage_and_serves_the_same_resu
     // A source that does not exist is named, not created empty and copied.
     let missing = tinct(
         work.path(),
-        &["migrate", "--from", "sqlite:///nonexistent/tinct.db", "--to", &target],
+        &[
+            "migrate",
+            "--from",
+            "sqlite:///nonexistent/tinct.db",
+            "--to",
+            &target,
+        ],
         &garage,
     );
     assert!(!missing.status.success());

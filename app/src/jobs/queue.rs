@@ -303,7 +303,10 @@ impl JobQueue {
     /// Takes the oldest job that waits, or whose worker stopped renewing its lease (it died),
     /// atomically (one statement), or `None` when there is none.
     pub async fn claim(&self, lease: &Lease) -> Result<Option<ClaimedJob>, JobError> {
-        const TAKEABLE: &str = "(status = 'queued' OR (status = 'running' AND lease_until < $2))";
+        // A running job without a lease was left by a version without leases (or moved by
+        // `tinct migrate`): nobody renews it, so it is taken as well.
+        const TAKEABLE: &str = "(status = 'queued'
+             OR (status = 'running' AND (lease_until IS NULL OR lease_until < $2)))";
         // PostgreSQL: workers skip the rows another is claiming instead of waiting for them.
         let lock = match Backend::of(&self.db) {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
