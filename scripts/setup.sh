@@ -74,7 +74,8 @@ fi
 # Garage, an S3-compatible object store, for the tests of object storage (a throw-away node per
 # test). Built once from crates.io into a cache outside the checkout, so that CI reuses it: the
 # first build took 8.5 minutes on 2 cores (about 760 MB of build files, removed after).
-if [ ! -x "$TINCT_GARAGE" ]; then
+# Only the test command needs it (`setup.sh --for-tests`).
+if [ "${1:-}" = "--for-tests" ] && [ ! -x "$TINCT_GARAGE" ]; then
   say "Installing Garage $GARAGE_VERSION (an S3-compatible object store, for the tests; once)"
   CARGO_TARGET_DIR="$TINCT_CACHE/garage-build" cargo install garage --version "$GARAGE_VERSION" \
     --locked --no-default-features --features bundled-libs,sqlite --root "$TINCT_CACHE/garage-$GARAGE_VERSION"

@@ -2,7 +2,7 @@
 # Sets up, builds (debug, plus the release browser bundle) and runs every test: unit, integration
 # and browser tests.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-bash scripts/setup.sh
+bash scripts/setup.sh --for-tests
 bash scripts/build.sh debug site
 # The page-weight test measures what people get: the release bundle (wasm-opt, precompressed).
 bash scripts/build.sh release site
