@@ -12,11 +12,9 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-
 use support::garage::Garage;
 use support::postgres::Postgres;
-use support::processes::{models, tinct, wait_for, Process};
+use support::processes::{done_events, models, tinct, wait_for, Process};
 use support::test_data;
 
 fn jobs_arg() -> usize {
@@ -118,34 +116,7 @@ async fn measure(env: Vec<(&'static str, String)>, workers: usize, jobs: usize) 
     })
     .await;
 
-    let events = http
-        .get(format!("{base}/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
-    tokio::spawn(async move {
-        let mut body = events.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            let at = app::db::now();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let message: String = buffer.drain(..end + 2).collect();
-                let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) else {
-                    continue;
-                };
-                let Ok(event) = serde_json::from_str::<serde_json::Value>(data) else {
-                    continue;
-                };
-                if event["status"] == "done" {
-                    let id = event["job_id"].as_str().unwrap_or_default().to_string();
-                    let _ = seen_tx.send((id, at.clone()));
-                }
-            }
-        }
-    });
+    let mut seen = done_events(&http, &base, &token).await;
 
     let png = std::fs::read(test_data("reference_input.png")).unwrap();
     let start = Instant::now();

@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use app::auth::{store, Role, Scope};
 use app::storage::{ObjectKey, ObjectStore, S3Store};
-use futures_util::StreamExt;
 
 use support::garage::Garage;
 use support::postgres::Postgres;
-use support::processes::{models, tinct, wait_for, Process};
+use support::processes::{done_events, models, tinct, wait_for, Process};
 use support::test_data;
 
 const JOBS: usize = 100;
@@ -114,29 +113,7 @@ async fn two_workers_one_killed_every_job_done_exactly_once() {
         .await
         .unwrap();
     // A subscriber of the web process's events.
-    let events = http
-        .get(format!("{base}/api/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert!(events.status().is_success());
-    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
-    tokio::spawn(async move {
-        let mut body = events.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let message: String = buffer.drain(..end + 2).collect();
-                if let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) {
-                    if let Ok(event) = serde_json::from_str(data) {
-                        let _ = seen_tx.send(event);
-                    }
-                }
-            }
-        }
-    });
+    let mut seen = done_events(&http, &base, &token).await;
 
     // 100 jobs from 4 clients at once, 5 images per request.
     let png = std::fs::read(test_data("reference_input.png")).unwrap();
@@ -274,31 +251,23 @@ async fn two_workers_one_killed_every_job_done_exactly_once() {
     assert_eq!(counted.iter().map(|c| c.1).sum::<i64>(), JOBS as i64);
 
     // The subscriber saw each job finish exactly once.
-    let mut done_events: HashMap<String, usize> = HashMap::new();
+    let mut done: HashMap<String, usize> = HashMap::new();
     wait_for("every done event", Duration::from_secs(30), || {
-        while let Ok(event) = seen.try_recv() {
-            if event["status"] == "done" {
-                *done_events
-                    .entry(event["job_id"].as_str().unwrap_or_default().to_string())
-                    .or_default() += 1;
-            }
+        while let Ok((id, _)) = seen.try_recv() {
+            *done.entry(id).or_default() += 1;
         }
-        let complete = done_events.len() == JOBS;
+        let complete = done.len() == JOBS;
         async move { complete.then_some(()) }
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    while let Ok(event) = seen.try_recv() {
-        if event["status"] == "done" {
-            *done_events
-                .entry(event["job_id"].as_str().unwrap_or_default().to_string())
-                .or_default() += 1;
-        }
+    while let Ok((id, _)) = seen.try_recv() {
+        *done.entry(id).or_default() += 1;
     }
-    let twice: Vec<_> = done_events.iter().filter(|(_, n)| **n != 1).collect();
+    let twice: Vec<_> = done.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "jobs seen done more than once: {twice:?}");
     for id in &ids {
-        assert!(done_events.contains_key(id), "no done event for {id}");
+        assert!(done.contains_key(id), "no done event for {id}");
     }
     drop(workers);
 }

@@ -367,6 +367,9 @@ impl JobQueue {
         lease: &Lease,
         done: &Completion,
     ) -> Result<bool, JobError> {
+        // The job and the worker's count change together: a worker killed in between must not
+        // leave a finished job uncounted.
+        let mut tx = self.db.begin().await?;
         let result = sqlx::query(
             "UPDATE jobs SET status = 'done', finished_at = $10, error = NULL, result_key = $1,
                              model_sha256 = $2, width = $3, height = $4, timings = $5,
@@ -383,17 +386,19 @@ impl JobQueue {
         .bind(id)
         .bind(&lease.owner)
         .bind(now())
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await?;
         let recorded = result.rows_affected() == 1;
         if recorded {
-            self.count_for_worker(lease, "jobs_done").await?;
+            count_for_worker(&mut tx, lease, "jobs_done").await?;
         }
+        tx.commit().await?;
         Ok(recorded)
     }
 
     /// Marks a running job failed; false as for `complete`.
     pub async fn fail(&self, id: &str, lease: &Lease, error: &str) -> Result<bool, JobError> {
+        let mut tx = self.db.begin().await?;
         let result = sqlx::query(
             "UPDATE jobs SET status = 'failed', finished_at = $4, error = $1, lease_until = NULL
              WHERE id = $2 AND status = 'running' AND lease_owner = $3",
@@ -402,23 +407,14 @@ impl JobQueue {
         .bind(id)
         .bind(&lease.owner)
         .bind(now())
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await?;
         let recorded = result.rows_affected() == 1;
         if recorded {
-            self.count_for_worker(lease, "jobs_failed").await?;
+            count_for_worker(&mut tx, lease, "jobs_failed").await?;
         }
+        tx.commit().await?;
         Ok(recorded)
-    }
-
-    async fn count_for_worker(&self, lease: &Lease, column: &str) -> Result<(), JobError> {
-        sqlx::query(&format!(
-            "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
-        ))
-        .bind(&lease.owner)
-        .execute(&self.db)
-        .await?;
-        Ok(())
     }
 
     /// Records a worker process that starts taking jobs (and forgets those not heard from for a
@@ -635,4 +631,20 @@ impl JobQueue {
         .await?;
         Ok(result.rows_affected())
     }
+}
+
+/// One more job done (or failed) for the worker holding `lease`, in the transaction that records
+/// the job's outcome.
+async fn count_for_worker(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    lease: &Lease,
+    column: &str,
+) -> Result<(), JobError> {
+    sqlx::query(&format!(
+        "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
+    ))
+    .bind(&lease.owner)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -77,3 +77,43 @@ pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The `done` events a subscriber of `base`'s `/api/v1/events` receives (as a connected page
+/// does): each job's id and when its event arrived (`app::db::now`).
+pub async fn done_events(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> tokio::sync::mpsc::UnboundedReceiver<(String, String)> {
+    use futures_util::StreamExt;
+    let events = http
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(events.status().is_success());
+    let (seen, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut body = events.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            let at = app::db::now();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let message: String = buffer.drain(..end + 2).collect();
+                let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                    continue;
+                };
+                let Ok(event) = serde_json::from_str::<serde_json::Value>(data) else {
+                    continue;
+                };
+                if event["status"] == "done" {
+                    let id = event["job_id"].as_str().unwrap_or_default().to_string();
+                    let _ = seen.send((id, at.clone()));
+                }
+            }
+        }
+    });
+    received
+}
