@@ -388,12 +388,7 @@ impl JobQueue {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let recorded = result.rows_affected() == 1;
-        if recorded {
-            count_for_worker(&mut tx, lease, "jobs_done").await?;
-        }
-        tx.commit().await?;
-        Ok(recorded)
+        counted(tx, result.rows_affected() == 1, lease, "jobs_done").await
     }
 
     /// Marks a running job failed; false as for `complete`.
@@ -409,12 +404,7 @@ impl JobQueue {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let recorded = result.rows_affected() == 1;
-        if recorded {
-            count_for_worker(&mut tx, lease, "jobs_failed").await?;
-        }
-        tx.commit().await?;
-        Ok(recorded)
+        counted(tx, result.rows_affected() == 1, lease, "jobs_failed").await
     }
 
     /// Records a worker process that starts taking jobs (and forgets those not heard from for a
@@ -633,18 +623,22 @@ impl JobQueue {
     }
 }
 
-/// One more job done (or failed) for the worker holding `lease`, in the transaction that records
-/// the job's outcome.
-async fn count_for_worker(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+/// Counts a recorded outcome for the worker holding `lease` (`jobs_done` or `jobs_failed`) in
+/// the transaction that recorded it, and commits; answers whether it was recorded.
+async fn counted(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    recorded: bool,
     lease: &Lease,
     column: &str,
-) -> Result<(), JobError> {
-    sqlx::query(&format!(
-        "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
-    ))
-    .bind(&lease.owner)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+) -> Result<bool, JobError> {
+    if recorded {
+        sqlx::query(&format!(
+            "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
+        ))
+        .bind(&lease.owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(recorded)
 }
