@@ -47,7 +47,7 @@ pub struct ModelManifest {
     /// large sizes is not run at them. DDColor models leave it out: every size is theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_size: Option<InputSizes>,
-    /// Set on a quantized or half-precision copy of another model (`tools/quantize`).
+    /// Set on a quantized, half-precision or folded copy of another model (`tools/quantize`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant_of: Option<Variant>,
 }
@@ -407,7 +407,7 @@ impl Registry {
 
 impl Registry {
     /// A variant keeps what it does not say from its parent: family, input sizes, licence (the
-    /// weights are the parent's, changed in precision), training data and the parent's caveat
+    /// weights are the parent's, changed in precision or folded), training data and the parent's caveat
     /// (a variant of a demo-quality model is one too); its precision is read from the method.
     fn inherit_from_parent(
         &self,
@@ -428,18 +428,21 @@ impl Registry {
             .licence
             .or_else(|| Some(format!("as its parent {}: {}", parent.name, parent.licence)));
         let method = of.method.trim().to_string();
+        // `tools/quantize` names the precision in its method ("int8 static QDQ…", "colour head
+        // folded, then int8…", "float32, colour head folded…").
         options.precision = options.precision.or_else(|| {
-            ["int8", "float16"]
+            ["int8", "float16", "float32"]
                 .into_iter()
-                .find(|p| method.starts_with(p))
+                .find(|p| method.contains(p))
                 .map(str::to_string)
         });
+        let folded = method.contains("folded");
         options.display_name = options.display_name.or_else(|| {
             let label = parent.display_name.as_deref().unwrap_or(&parent.name);
-            options
-                .precision
-                .as_deref()
-                .map(|p| format!("{label}, {p}"))
+            options.precision.as_deref().map(|p| match folded {
+                true => format!("{label}, {p}, folded"),
+                false => format!("{label}, {p}"),
+            })
         });
         options.source = options.source.or_else(|| {
             Some(format!(

@@ -411,6 +411,78 @@ fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
 }
 
 #[test]
+fn a_folded_variant_is_another_file_that_colours_exactly_like_its_parent() {
+    let dir = setup();
+    let out = import_model(dir.path(), "tiny_ddcolor_head.onnx", "head", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = import_model(
+        dir.path(),
+        "tiny_ddcolor_head_fold.onnx",
+        "head-fold",
+        &[
+            "--variant-of",
+            "head",
+            "--method",
+            "float32, colour head folded (exact up to float rounding)",
+            "--calibration",
+            "none",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("data/models/head-fold.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["precision"], "float32");
+    assert_eq!(manifest["display_name"], "head, float32, folded");
+    assert_ne!(
+        manifest["sha256"], manifest["variant_of"]["parent_sha256"],
+        "the folded graph is the parent's file"
+    );
+
+    let input = test_data("reference_input.png");
+    let mut results = Vec::new();
+    for model in ["head", "head-fold"] {
+        let out_dir = dir.path().join(model);
+        let out = tinct(
+            dir.path(),
+            &[
+                "colorize",
+                input.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--model",
+                model,
+                "--size",
+                "64",
+            ],
+        );
+        assert!(out.status.success(), "{model}: {}", text(&out.stderr));
+        let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
+        results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
+    }
+    // The same function: at most one level apart anywhere (float rounding), and colourful.
+    let largest = results[0]
+        .as_raw()
+        .iter()
+        .zip(results[1].as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max();
+    assert!(
+        largest <= Some(1),
+        "the folded graph differs by {largest:?}"
+    );
+    let coloured = results[0]
+        .pixels()
+        .filter(|p| p[0].abs_diff(p[2]) > 8)
+        .count();
+    assert!(
+        coloured > (results[0].width() * results[0].height()) as usize / 30,
+        "the test graph gives no colour to compare ({coloured} coloured pixels)"
+    );
+}
+
+#[test]
 fn a_missing_onnx_runtime_is_a_clear_error_not_a_panic() {
     let dir = setup();
     let out = tinct(

@@ -3,6 +3,8 @@
   python quantize.py --model ../../models/tinct-mini.onnx --method int8 --size 256 \
       --calibration /work/shared/data/val/bsds500 --out /tmp/tinct-mini-int8.onnx
   python quantize.py --model ddcolor.onnx --method float16 --out /tmp/ddcolor-fp16.onnx
+  python quantize.py --model ddcolor.onnx --method fold --out /tmp/ddcolor-fold.onnx
+  python quantize.py --model ddcolor.onnx --method int8 --fold --size 512 --out /tmp/ddcolor-fold-int8.onnx
 
 int8: static quantization in QDQ form (onnxruntime.quantization.quantize_static), weights per
 channel (signed int8), activations unsigned int8, ranges calibrated (MinMax) on grey inputs made
@@ -10,6 +12,9 @@ from the calibration photos exactly as the app makes them (tools/reference/pipel
 with VNNI, ONNX Runtime runs the quantized convolutions and matrix products in int8.
 float16: weights and arithmetic in float16 for GPUs, inputs and outputs kept float32 so the model
 still follows the DDColor contract.
+fold: the same function with far less work: DDColor's colour head (100 query maps at full
+resolution, then a 1×1 convolution down to a/b) folded into two maps (fold.py says why that is
+exact). `--fold` folds first, then quantizes.
 
 Prints the `tinct models import` command that registers the result as a variant of its parent
 (the manifest then names the parent's SHA-256, the method and the calibration set). Measure a
@@ -27,6 +32,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 import pipeline  # noqa: E402  (tools/reference: the app's pre-processing in numpy)
+
+import fold  # noqa: E402
 
 EXTENSIONS = ("*.jpg", "*.jpeg", "*.png", "*.bmp", "*.tif", "*.tiff")
 
@@ -86,7 +93,8 @@ def float16(model, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="the parent .onnx")
-    ap.add_argument("--method", choices=("int8", "float16"), required=True)
+    ap.add_argument("--method", choices=("int8", "float16", "fold"), required=True)
+    ap.add_argument("--fold", action="store_true", help="fold DDColor's colour head first")
     ap.add_argument("--out", required=True, help="the variant's .onnx")
     ap.add_argument("--calibration", default="/work/shared/data/val/bsds500",
                     help="folder of photos for int8 ranges")
@@ -95,17 +103,32 @@ def main():
     ap.add_argument("--parent-name", default=None, help="the parent's registered name")
     args = ap.parse_args()
 
-    if args.method == "int8":
-        files = photos(args.calibration, args.images)
-        int8(args.model, args.out, files, args.size)
-        method = "int8 static QDQ, per-channel weights, MinMax (onnxruntime 1.31.1)"
-        calibration = f"{len(files)} photos of {os.path.basename(os.path.normpath(args.calibration))} at S = {args.size}"
-    else:
-        float16(args.model, args.out)
-        method = "float16 weights and arithmetic, float32 inputs and outputs (onnxruntime 1.31.1)"
-        calibration = "none"
+    with tempfile.TemporaryDirectory() as tmp:
+        source = args.model
+        if args.method == "fold" or args.fold:
+            source = args.out if args.method == "fold" else os.path.join(tmp, "folded.onnx")
+            try:
+                difference = fold.fold(args.model, source, args.size)
+            except fold.NotFoldable as e:
+                sys.exit(f"cannot fold {args.model}: {e}")
+            print(f"folded the colour head; largest difference from the parent {difference:.1e} "
+                  f"(relative to its largest output)")
+        if args.method == "int8":
+            files = photos(args.calibration, args.images)
+            int8(source, args.out, files, args.size)
+            method = "int8 static QDQ, per-channel weights, MinMax (onnxruntime 1.31.1)"
+            calibration = f"{len(files)} photos of {os.path.basename(os.path.normpath(args.calibration))} at S = {args.size}"
+        elif args.method == "float16":
+            float16(source, args.out)
+            method = "float16 weights and arithmetic, float32 inputs and outputs (onnxruntime 1.31.1)"
+            calibration = "none"
+        else:
+            method = "float32, colour head folded (exact up to float rounding)"
+            calibration = "none"
+        if args.fold and args.method != "fold":
+            method = f"colour head folded, then {method}"
     parent = args.parent_name or os.path.splitext(os.path.basename(args.model))[0]
-    name = f"{parent}-{args.method}"
+    name = f"{parent}-{'fold-' if args.fold and args.method != 'fold' else ''}{args.method}"
     print(f"wrote {args.out}: {os.path.getsize(args.out) / 1e6:.2f} MB "
           f"(parent {os.path.getsize(args.model) / 1e6:.2f} MB), sha256 {sha256(args.out)}")
     print("register it with:")

@@ -22,6 +22,12 @@ folder, CALIB):
   tools/reference/.venv/bin/python tools/quantize/quantize.py --model \
       engine/tests/data/tiny_ddcolor.onnx --method int8 --size 64 --calibration CALIB --images 2 \
       --out engine/tests/data/tiny_ddcolor_int8.onnx --parent-name tiny
+
+tiny_ddcolor_head_fold.onnx, the folded variant of tiny_ddcolor_head.onnx (a graph that ends like
+DDColor), is made by tools/quantize too:
+  tools/reference/.venv/bin/python tools/quantize/quantize.py --model \
+      engine/tests/data/tiny_ddcolor_head.onnx --method fold \
+      --out engine/tests/data/tiny_ddcolor_head_fold.onnx --parent-name head
 """
 
 import os
@@ -62,6 +68,56 @@ def conv_graph(name, input_name, output_channels, batch, size):
         nodes, name,
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, dims)],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_dims)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def head_graph():
+    """A small graph that ends the way DDColor does (what tools/quantize/fold.py folds): image
+    features made by a ReLU'd 1×1 convolution, a ×4 pixel shuffle and a 2×2 blur; five colour
+    queries made from the pooled picture; one map per query (einsum); the maps and the input
+    joined and mixed to a/b by a 1×1 convolution. Dynamic N and S (S a multiple of 4)."""
+    rng = np.random.default_rng(13)
+    width, queries, block = 8, 5, 4
+    arrays = {
+        "stem_w": rng.standard_normal((width, 3, block, block)) * 0.3,
+        "stem_b": rng.standard_normal(width) * 0.1,
+        "shuf_w": rng.standard_normal((width * block * block, width, 1, 1)) * 0.4,
+        "shuf_b": rng.standard_normal(width * block * block) * 0.1,
+        "query_scale": rng.standard_normal((queries, width)),
+        "query_shift": rng.standard_normal((queries, width)) * 0.5,
+        "refine_w": rng.standard_normal((2, queries + 3, 1, 1)) * 6.0,
+        "refine_b": rng.standard_normal(2) * 2.0,
+        "pooled_shape": np.array([0, 1, width]),
+        "pads": np.array([0, 0, 1, 1, 0, 0, 0, 0]),
+    }
+    inits = [numpy_helper.from_array(v.astype(np.int64 if v.dtype.kind == "i" else np.float32), n)
+             for n, v in arrays.items()]
+    nodes = [
+        helper.make_node("Conv", ["input", "stem_w", "stem_b"], ["stem"], strides=[block, block]),
+        helper.make_node("Relu", ["stem"], ["features"]),
+        helper.make_node("Conv", ["features", "shuf_w", "shuf_b"], ["wide"]),
+        helper.make_node("Relu", ["wide"], ["wide_relu"]),
+        helper.make_node("DepthToSpace", ["wide_relu"], ["shuffled"], blocksize=block, mode="CRD"),
+        helper.make_node("Pad", ["shuffled", "pads"], ["padded"], mode="edge"),
+        helper.make_node("AveragePool", ["padded"], ["image_features"], kernel_shape=[2, 2], strides=[1, 1]),
+        helper.make_node("GlobalAveragePool", ["features"], ["pooled"]),
+        helper.make_node("Reshape", ["pooled", "pooled_shape"], ["pooled_row"]),
+        helper.make_node("Mul", ["pooled_row", "query_scale"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "query_shift"], ["colour_queries"]),
+        helper.make_node("Einsum", ["colour_queries", "image_features"], ["query_maps"],
+                         equation="bqc,bchw->bqhw"),
+        helper.make_node("Concat", ["query_maps", "input"], ["joined"], axis=1),
+        helper.make_node("Conv", ["joined", "refine_w", "refine_b"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_ddcolor_head",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "S", "S"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 2, "S", "S"])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -181,6 +237,7 @@ def main():
     onnx.save(conv_graph("tiny_ddcolor", "input", 2, "N", "S"), os.path.join(OUT, "tiny_ddcolor.onnx"))
     onnx.save(conv_graph("fixed_64", "input", 2, 1, 64), os.path.join(OUT, "fixed_64.onnx"))
     onnx.save(conv_graph("wrong_io", "image", 4, "N", "S"), os.path.join(OUT, "wrong_io.onnx"))
+    onnx.save(head_graph(), os.path.join(OUT, "tiny_ddcolor_head.onnx"))
 
     grey = synthetic_photo(240, 160)
     input_path = os.path.join(OUT, "reference_input.png")
