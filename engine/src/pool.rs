@@ -13,6 +13,19 @@ use crate::pipeline::InputSize;
 
 type Reply = Result<Vec<f32>>;
 
+/// Most input pixels that run together in one batch. Batching helps small inputs and hurts
+/// large ones, whose working memory no longer fits the caches: on two cores, batches of 4 ran
+/// Tinct-mini at S = 256 1.16× as fast as one at a time, DDColor-tiny at S = 512 0.82× as fast
+/// (docs/benchmarks.md). So S = 256 batches up to 4, S = 512 and larger run one at a time.
+const BATCH_PIXELS: u64 = 4 * 256 * 256;
+
+/// How many images of `size` may run together, within `max_batch`.
+fn batch_limit(size: InputSize, max_batch: usize) -> usize {
+    let pixels = u64::from(size.get()).pow(2).max(1);
+    let by_pixels = usize::try_from(BATCH_PIXELS / pixels).unwrap_or(usize::MAX);
+    max_batch.min(by_pixels).max(1)
+}
+
 struct Request {
     size: InputSize,
     input: Vec<f32>,
@@ -123,9 +136,12 @@ fn work(shared: &Shared, model: &dyn Inference, max_batch: usize, exact_batch: b
             let Some(first) = queue.pending.pop_front() else {
                 return;
             };
-            let mut batch = vec![first];
             // Same-size requests already waiting join this run (a fixed-batch graph takes one).
-            let take = if exact_batch { 0 } else { max_batch - 1 };
+            let take = match exact_batch {
+                true => 0,
+                false => batch_limit(first.size, max_batch) - 1,
+            };
+            let mut batch = vec![first];
             let mut i = 0;
             while batch.len() <= take && i < queue.pending.len() {
                 if queue.pending[i].size == batch[0].size {
@@ -216,6 +232,27 @@ mod tests {
         }
         // The first request runs alone while the other five queue up behind it.
         assert!(echo.runs.load(Ordering::SeqCst) < 6, "nothing was batched");
+    }
+
+    #[test]
+    fn large_inputs_run_one_at_a_time() {
+        let echo = Arc::new(Echo {
+            runs: AtomicUsize::new(0),
+            delay: std::time::Duration::from_millis(20),
+        });
+        let pool = InferencePool::new(vec![echo.clone()], 8);
+        let size = InputSize::new(512).unwrap();
+        let receivers: Vec<_> = (0..3)
+            .map(|_| pool.submit(size, vec![0.5; 3 * 512 * 512]).unwrap())
+            .collect();
+        for rx in receivers {
+            let out = rx.recv().unwrap().unwrap();
+            assert_eq!(out[512 * 512], 1.0, "a 512 px input ran in a batch");
+        }
+        assert_eq!(echo.runs.load(Ordering::SeqCst), 3);
+        assert_eq!(batch_limit(InputSize::new(256).unwrap(), 8), 4);
+        assert_eq!(batch_limit(InputSize::new(256).unwrap(), 2), 2);
+        assert_eq!(batch_limit(InputSize::new(1024).unwrap(), 4), 1);
     }
 
     #[test]
