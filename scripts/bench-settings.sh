@@ -13,15 +13,11 @@ scans="${2:-$TINCT_ROOT/../shared/data/val/bsds500}"
 count="${3:-20}"
 tinct="$CARGO_TARGET_DIR/release/tinct"
 [ -x "$tinct" ] || bash scripts/build.sh release server
-[ -d "$scans" ] || { echo "no folder $scans: give a folder of photos" >&2; exit 2; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/in"
-find "$scans" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.png' \) | sort | head -n "$count" |
-  while read -r file; do cp "$file" "$work/in/"; done
+sample_photos "$scans" "$count" "$work/in"
 images=$(find "$work/in" -type f | wc -l)
-[ "$images" -gt 0 ] || { echo "no JPEG or PNG photos in $scans" >&2; exit 2; }
 
 # One timed run: seconds for the whole folder (a fresh output folder, the data folder shared).
 run() {

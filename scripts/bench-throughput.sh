@@ -28,11 +28,8 @@ tinct="$CARGO_TARGET_DIR/release/tinct"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/in"
-find "$photos" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.png' \) | sort | head -n "$count" |
-  while read -r file; do cp "$file" "$work/in/"; done
+sample_photos "$photos" "$count" "$work/in"
 images=$(find "$work/in" -type f | wc -l)
-[ "$images" -gt 0 ] || { echo "no JPEG or PNG photos in $photos" >&2; exit 2; }
 for i in "${!models[@]}"; do
   TINCT_DATA_DIR="$work/data" "$tinct" models import "${models[$i]}" --name "m$i" > /dev/null
 done

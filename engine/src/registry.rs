@@ -407,8 +407,9 @@ impl Registry {
 
 impl Registry {
     /// A variant keeps what it does not say from its parent: family, input sizes, licence (the
-    /// weights are the parent's, changed in precision or folded), training data and the parent's caveat
-    /// (a variant of a demo-quality model is one too); its precision is read from the method.
+    /// weights are the parent's, changed in precision or folded), training data and the
+    /// parent's caveat (a variant of a demo-quality model is one too); its precision is read
+    /// from the method.
     fn inherit_from_parent(
         &self,
         mut options: ImportOptions,

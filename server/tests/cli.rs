@@ -305,6 +305,28 @@ fn models_import_checks_the_file_and_list_shows_it() {
     );
 }
 
+/// The reference photo coloured by `model` (at the test graphs' size, 64) with `tinct colorize`.
+fn colorize_reference_with(dir: &Path, model: &str) -> image::RgbImage {
+    let input = test_data("reference_input.png");
+    let out_dir = dir.join(model);
+    let out = tinct(
+        dir,
+        &[
+            "colorize",
+            input.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--model",
+            model,
+            "--size",
+            "64",
+        ],
+    );
+    assert!(out.status.success(), "{model}: {}", text(&out.stderr));
+    let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
+    image::load_from_memory(&bytes).unwrap().to_rgb8()
+}
+
 #[test]
 fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
     let dir = setup();
@@ -374,25 +396,10 @@ fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
     assert_eq!(manifest["notice"], "Demo quality only.");
 
     // The engine runs the quantized graph, and its colours stay close to the parent's.
-    let input = test_data("reference_input.png");
-    let mut results = Vec::new();
-    for model in ["tiny", "tiny-int8"] {
-        let out_dir = dir.path().join(model);
-        let out = tinct(
-            dir.path(),
-            &[
-                "colorize",
-                input.to_str().unwrap(),
-                "--out",
-                out_dir.to_str().unwrap(),
-                "--model",
-                model,
-            ],
-        );
-        assert!(out.status.success(), "{model}: {}", text(&out.stderr));
-        let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
-        results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
-    }
+    let results = [
+        colorize_reference_with(dir.path(), "tiny"),
+        colorize_reference_with(dir.path(), "tiny-int8"),
+    ];
     let differences: Vec<f64> = results[0]
         .as_raw()
         .iter()
@@ -440,27 +447,10 @@ fn a_folded_variant_is_another_file_that_colours_exactly_like_its_parent() {
         "the folded graph is the parent's file"
     );
 
-    let input = test_data("reference_input.png");
-    let mut results = Vec::new();
-    for model in ["head", "head-fold"] {
-        let out_dir = dir.path().join(model);
-        let out = tinct(
-            dir.path(),
-            &[
-                "colorize",
-                input.to_str().unwrap(),
-                "--out",
-                out_dir.to_str().unwrap(),
-                "--model",
-                model,
-                "--size",
-                "64",
-            ],
-        );
-        assert!(out.status.success(), "{model}: {}", text(&out.stderr));
-        let bytes = std::fs::read(out_dir.join("reference_input_colorized.png")).unwrap();
-        results.push(image::load_from_memory(&bytes).unwrap().to_rgb8());
-    }
+    let results = [
+        colorize_reference_with(dir.path(), "head"),
+        colorize_reference_with(dir.path(), "head-fold"),
+    ];
     // The same function: at most one level apart anywhere (float rounding), and colourful.
     let largest = results[0]
         .as_raw()

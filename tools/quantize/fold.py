@@ -105,7 +105,8 @@ def fold_head(graph):
 
     # After the einsum: concat(E, x) on channels, then a 1×1 convolution without activation.
     concat = only_consumer(einsum.output[0], "Concat")
-    if attribute(concat, "axis") != 1 or len(concat.input) != 2 or concat.input[0] != einsum.output[0]:
+    if (attribute(concat, "axis") != 1 or len(concat.input) != 2
+            or concat.input[0] != einsum.output[0]):
         raise NotFoldable("the query maps are not concatenated first on the channel axis")
     image = concat.input[1]
     refine = only_consumer(concat.output[0], "Conv")
@@ -167,14 +168,19 @@ def fold_head(graph):
         # M · R: [N, 2, C] × [N, C, b²·h·w] → [N, 2, b²·h·w] → [N, 2·b², h, w]
         helper.make_node("MatMul", [name("mixing"), name("flat")], [name("mixed_flat")]),
         helper.make_node("Reshape", [name("mixed_flat"), name("mixed_shape")], [name("mixed")]),
-        helper.make_node("DepthToSpace", [name("mixed")], [name("shuffled")], blocksize=block, mode="CRD"),
-        helper.make_node("Pad", [name("shuffled")] + list(pad.input[1:]), [name("padded")], mode="edge"),
+        helper.make_node("DepthToSpace", [name("mixed")], [name("shuffled")],
+                         blocksize=block, mode="CRD"),
+        helper.make_node("Pad", [name("shuffled")] + list(pad.input[1:]), [name("padded")],
+                         mode="edge"),
         helper.make_node("AveragePool", [name("padded")], [name("blurred")],
                          kernel_shape=[2, 2], strides=list(attribute(blur, "strides", [1, 1]))),
-        helper.make_node("Conv", [image, name("image_weight")] + ([name("bias")] if bias is not None else []),
+        helper.make_node("Conv", [image, name("image_weight")] + ([name("bias")] if bias is not None
+                                                                   else []),
                          [name("from_image")], kernel_shape=[1, 1]),
         helper.make_node("Add", [name("blurred"), name("from_image")], [refine.output[0]]),
     ]
+    # Nodes are compared by identity: protobuf hands out one Python object per node while it
+    # is referenced, and every node here came from iterating graph.node.
     removed = {id(n) for n in (einsum, concat, refine, blur, pad, shuffle)}
     kept = [n for n in graph.node if id(n) not in removed]
     # The new nodes go where the last convolution was, so the graph stays in topological order.
