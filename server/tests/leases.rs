@@ -83,17 +83,33 @@ async fn a_renewed_lease_is_kept_and_an_abandoned_one_is_taken_over() {
     // A renews too late: it no longer holds the job, and its result is not recorded.
     assert_eq!(queue.renew(&alive).await.unwrap(), 0);
     assert!(!queue
-        .complete(&id, &alive, &completion("results/a.png"))
+        .complete(&claimed, &alive, &completion("results/a.png"))
         .await
         .unwrap());
-    assert!(!queue.fail(&id, &alive, "late").await.unwrap());
-    // B finishes it, once.
+    assert!(!queue.fail(&claimed, &alive, "late").await.unwrap());
+    // B finishes it, once. With PostgreSQL the outcome is announced to every process by the
+    // transaction that records it: a worker stopped right after the commit (it never publishes
+    // anything itself here) cannot leave a done job without its event.
+    let mut events = app.workers.events.subscribe();
     assert!(queue
-        .complete(&id, &other, &completion("results/b.png"))
+        .complete(&taken, &other, &completion("results/b.png"))
         .await
         .unwrap());
+    if app.postgres.is_some() {
+        // Earlier events (the submission's) may still be on their way.
+        let done = async {
+            while let Ok(event) = events.recv().await {
+                if event.job_id == id && event.status == JobStatus::Done {
+                    return true;
+                }
+            }
+            false
+        };
+        let announced = tokio::time::timeout(Duration::from_secs(10), done).await;
+        assert_eq!(announced, Ok(true), "no done event for the recorded job");
+    }
     assert!(!queue
-        .complete(&id, &other, &completion("results/b.png"))
+        .complete(&taken, &other, &completion("results/b.png"))
         .await
         .unwrap());
     let (status, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
@@ -130,7 +146,8 @@ async fn a_dead_workers_job_is_finished_by_a_live_worker_which_registered_itself
     let (id, batch) = submit_one(&app).await;
     // A worker that took the job and died: it never renews and never finishes.
     let dead = lease("dead-worker", 1);
-    assert!(app.workers.queue.claim(&dead).await.unwrap().is_some());
+    let abandoned = app.workers.queue.claim(&dead).await.unwrap();
+    let abandoned = abandoned.expect("the waiting job");
     let (_, job) = app.get_json(&format!("/api/v1/jobs/{id}")).await;
     assert_eq!(job["status"], "running");
 
@@ -162,7 +179,8 @@ async fn a_dead_workers_job_is_finished_by_a_live_worker_which_registered_itself
     assert_eq!(status, StatusCode::OK);
     // The late first run is refused.
     let late = completion(&format!("results/{id}.png"));
-    assert!(!app.workers.queue.complete(&id, &dead, &late).await.unwrap());
+    let refused = app.workers.queue.complete(&abandoned, &dead, &late);
+    assert!(!refused.await.unwrap());
     assert_eq!(
         app.workers.queue.status(&id).await.unwrap(),
         Some(JobStatus::Done)

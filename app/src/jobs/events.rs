@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
 use super::{JobEvent, JobStatus};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 
 /// The PostgreSQL channel the events travel on.
 const CHANNEL: &str = "tinct_jobs";
@@ -76,7 +76,7 @@ impl JobEvents {
     /// Events for `db`: in this process for SQLite, through `LISTEN`/`NOTIFY` for PostgreSQL.
     pub async fn for_database(db: &Db) -> Result<JobEvents, sqlx::Error> {
         let events = JobEvents::default();
-        if crate::db::Backend::of(db) != crate::db::Backend::Postgres {
+        if Backend::of(db) != Backend::Postgres {
             return Ok(events);
         }
         let url = db.connect_options().database_url.to_string();
@@ -109,12 +109,7 @@ impl JobEvents {
                 let Ok(payload) = serde_json::to_string(&Notified::from(event)) else {
                     continue;
                 };
-                let sent = sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
-                    .bind(CHANNEL)
-                    .bind(payload)
-                    .execute(&db)
-                    .await;
-                if let Err(error) = sent {
+                if let Err(error) = notify(&db, payload).await {
                     tracing::error!(%error, "a job event could not be sent");
                 }
             }
@@ -137,7 +132,44 @@ impl JobEvents {
         }
     }
 
+    /// Publishes an event that `announce_within` already sent with the transaction that recorded
+    /// it (PostgreSQL: delivered on commit); with SQLite it goes to this process's subscribers now.
+    pub fn publish_recorded(&self, event: JobEvent) {
+        if self.outbox.is_none() {
+            let _ = self.sender.send(event);
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.sender.subscribe()
     }
+}
+
+/// Sends `event` to every process as part of `tx` (PostgreSQL only; a no-op with SQLite, whose
+/// events never leave the process): `NOTIFY` is delivered when the transaction commits, so a
+/// process stopped between recording a job's outcome and announcing it cannot leave the outcome
+/// unannounced. `JobEvents::publish_recorded` then delivers it within an SQLite process.
+pub async fn announce_within(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    event: JobEvent,
+) -> Result<(), sqlx::Error> {
+    if backend != Backend::Postgres || true {
+        return Ok(());
+    }
+    let payload = serde_json::to_string(&Notified::from(event))
+        .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    notify(&mut **tx, payload).await
+}
+
+async fn notify<'c, E>(executor: E, payload: String) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS sent")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(executor)
+        .await
+        .map(|_| ())
 }

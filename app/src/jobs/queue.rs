@@ -2,7 +2,8 @@
 
 use crate::db::Db;
 
-use super::{JobError, JobStatus, ReviewState};
+use super::events::announce_within;
+use super::{JobError, JobEvent, JobStatus, ReviewState};
 use crate::db::{begin_write, now, now_plus, Backend, Flag};
 
 /// What a submission asks for.
@@ -80,6 +81,20 @@ pub struct ClaimedJob {
     pub correction: Option<String>,
     /// The model's colours to start from, when an earlier run kept them.
     pub colours_key: Option<String>,
+}
+
+impl ClaimedJob {
+    /// The event that says this job is now `status`.
+    pub fn event(&self, status: JobStatus, error: Option<String>) -> JobEvent {
+        JobEvent {
+            job_id: self.id.clone(),
+            batch_id: self.batch_id.clone(),
+            status,
+            error,
+            owner_id: self.owner_id,
+            private: self.private,
+        }
+    }
 }
 
 /// A job as submitted, for re-running it.
@@ -359,16 +374,17 @@ impl JobQueue {
         Ok(pixels.unwrap_or(0).max(0) as u64)
     }
 
-    /// Marks a running job done. False when it is no longer this worker's to finish: cancelled
-    /// meanwhile, or its lease ran out and another worker took it (each job finishes once).
+    /// Marks a running job done and announces it. False when it is no longer this worker's to
+    /// finish: cancelled meanwhile, or its lease ran out and another worker took it (each job
+    /// finishes once).
     pub async fn complete(
         &self,
-        id: &str,
+        job: &ClaimedJob,
         lease: &Lease,
         done: &Completion,
     ) -> Result<bool, JobError> {
-        // The job and the worker's count change together: a worker killed in between must not
-        // leave a finished job uncounted.
+        // The job, the worker's count and the announcement change together: a worker killed in
+        // between must not leave a finished job uncounted or unannounced.
         let mut tx = self.db.begin().await?;
         let result = sqlx::query(
             "UPDATE jobs SET status = 'done', finished_at = $10, error = NULL, result_key = $1,
@@ -383,28 +399,37 @@ impl JobQueue {
         .bind(&done.timings_json)
         .bind(&done.content_credentials)
         .bind(&done.colours_key)
-        .bind(id)
+        .bind(&job.id)
         .bind(&lease.owner)
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        counted(tx, result.rows_affected() == 1, lease, "jobs_done").await
+        let event = job.event(JobStatus::Done, None);
+        self.recorded(tx, result.rows_affected() == 1, lease, "jobs_done", event)
+            .await
     }
 
-    /// Marks a running job failed; false as for `complete`.
-    pub async fn fail(&self, id: &str, lease: &Lease, error: &str) -> Result<bool, JobError> {
+    /// Marks a running job failed and announces it; false as for `complete`.
+    pub async fn fail(
+        &self,
+        job: &ClaimedJob,
+        lease: &Lease,
+        error: &str,
+    ) -> Result<bool, JobError> {
         let mut tx = self.db.begin().await?;
         let result = sqlx::query(
             "UPDATE jobs SET status = 'failed', finished_at = $4, error = $1, lease_until = NULL
              WHERE id = $2 AND status = 'running' AND lease_owner = $3",
         )
         .bind(error)
-        .bind(id)
+        .bind(&job.id)
         .bind(&lease.owner)
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        counted(tx, result.rows_affected() == 1, lease, "jobs_failed").await
+        let event = job.event(JobStatus::Failed, Some(error.to_string()));
+        self.recorded(tx, result.rows_affected() == 1, lease, "jobs_failed", event)
+            .await
     }
 
     /// Records a worker process that starts taking jobs (and forgets those not heard from for a
@@ -621,24 +646,28 @@ impl JobQueue {
         .await?;
         Ok(result.rows_affected())
     }
-}
 
-/// Counts a recorded outcome for the worker holding `lease` (`jobs_done` or `jobs_failed`) in
-/// the transaction that recorded it, and commits; answers whether it was recorded.
-async fn counted(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    recorded: bool,
-    lease: &Lease,
-    column: &str,
-) -> Result<bool, JobError> {
-    if recorded {
-        sqlx::query(&format!(
-            "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
-        ))
-        .bind(&lease.owner)
-        .execute(&mut *tx)
-        .await?;
+    /// Counts a recorded outcome for the worker holding `lease` (`jobs_done` or `jobs_failed`)
+    /// and announces it in the transaction that recorded it, and commits; answers whether it was
+    /// recorded.
+    async fn recorded(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        recorded: bool,
+        lease: &Lease,
+        column: &str,
+        event: JobEvent,
+    ) -> Result<bool, JobError> {
+        if recorded {
+            sqlx::query(&format!(
+                "UPDATE workers SET {column} = {column} + 1 WHERE id = $1"
+            ))
+            .bind(&lease.owner)
+            .execute(&mut *tx)
+            .await?;
+            announce_within(&mut tx, Backend::of(&self.db), event).await?;
+        }
+        tx.commit().await?;
+        Ok(recorded)
     }
-    tx.commit().await?;
-    Ok(recorded)
 }

@@ -10,7 +10,7 @@ use engine::{ColorizeRequest, Engine};
 use tokio::sync::Notify;
 
 use super::provenance::{label_result, ResultSource};
-use super::{ClaimedJob, JobEvent, JobEvents, JobQueue, JobStatus};
+use super::{ClaimedJob, JobEvents, JobQueue, JobStatus};
 use app::jobs::queue::{Completion, Lease, WorkerInfo};
 use app::storage::{ObjectKey, ObjectStore};
 use engine::correct::{Correction, ModelColours};
@@ -150,17 +150,21 @@ impl Workers {
             .await
             .unwrap_or(0);
         let _memory = self.pixel_budget.reserve(pixels).await;
-        self.publish(&job, JobStatus::Running, None);
+        self.events.publish(job.event(JobStatus::Running, None));
         let outcome = self.colorize(&job).await;
         let recorded = match &outcome {
-            Ok(done) => self.queue.complete(&job.id, &self.lease, done).await,
-            Err(message) => self.queue.fail(&job.id, &self.lease, message).await,
+            Ok(done) => self.queue.complete(&job, &self.lease, done).await,
+            Err(message) => self.queue.fail(&job, &self.lease, message).await,
         };
+        // The queue announced the outcome with the transaction that recorded it.
         match (recorded, outcome) {
-            (Ok(true), Ok(_)) => self.publish(&job, JobStatus::Done, None),
+            (Ok(true), Ok(_)) => self
+                .events
+                .publish_recorded(job.event(JobStatus::Done, None)),
             (Ok(true), Err(message)) => {
                 tracing::warn!(job = %job.id, %message, "job failed");
-                self.publish(&job, JobStatus::Failed, Some(message));
+                self.events
+                    .publish_recorded(job.event(JobStatus::Failed, Some(message)));
             }
             (Ok(false), Ok(done)) => {
                 // Not ours to finish: cancelled while it ran, or its lease ran out and another
@@ -309,16 +313,5 @@ impl Workers {
     async fn stored_result(&self, job_id: &str) -> Option<Vec<u8>> {
         let key = self.queue.result_key(job_id).await.ok()??;
         self.store.get_bytes(&ObjectKey::new(key).ok()?).await.ok()
-    }
-
-    fn publish(&self, job: &ClaimedJob, status: JobStatus, error: Option<String>) {
-        self.events.publish(JobEvent {
-            job_id: job.id.clone(),
-            batch_id: job.batch_id.clone(),
-            status,
-            error,
-            owner_id: job.owner_id,
-            private: job.private,
-        });
     }
 }

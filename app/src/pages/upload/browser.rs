@@ -550,6 +550,15 @@ fn refresh(state: UploadState, batch: String) {
                     Some(row) if row.in_flight() || row.status.get_untracked() == "ready" => {
                         continue
                     }
+                    // A listing read before this page's upload was answered is older than the
+                    // answer (refused, skipped): "never arrived" only describes a row this page
+                    // did not send.
+                    Some(row)
+                        if matches!(file.state, FileState::Listed)
+                            && row.status.get_untracked() != "not_uploaded" =>
+                    {
+                        continue
+                    }
                     Some(row) => row,
                     None => state.add_row(file.name.clone(), "not_uploaded"),
                 };
