@@ -307,6 +307,11 @@ fn models_import_checks_the_file_and_list_shows_it() {
 
 /// The reference photo coloured by `model` (at the test graphs' size, 64) with `tinct colorize`.
 fn colorize_reference_with(dir: &Path, model: &str) -> image::RgbImage {
+    colorize_reference_at(dir, model, 64)
+}
+
+/// The same at input size `size`.
+fn colorize_reference_at(dir: &Path, model: &str, size: u32) -> image::RgbImage {
     let input = test_data("reference_input.png");
     let out_dir = dir.join(model);
     let out = tinct(
@@ -319,7 +324,7 @@ fn colorize_reference_with(dir: &Path, model: &str) -> image::RgbImage {
             "--model",
             model,
             "--size",
-            "64",
+            &size.to_string(),
         ],
     );
     assert!(out.status.success(), "{model}: {}", text(&out.stderr));
@@ -430,7 +435,7 @@ fn a_folded_variant_is_another_file_that_colours_exactly_like_its_parent() {
             "--variant-of",
             "head",
             "--method",
-            "float32, colour head folded (exact up to float rounding)",
+            "float32, colour head folded, 3×3 convolutions in Winograd form (exact up to float rounding)",
             "--calibration",
             "none",
         ],
@@ -447,9 +452,11 @@ fn a_folded_variant_is_another_file_that_colours_exactly_like_its_parent() {
         "the folded graph is the parent's file"
     );
 
+    // At S = 96 the Winograd-form convolution's 6 × 6 input is padded to whole blocks and its
+    // output cropped back.
     let results = [
-        colorize_reference_with(dir.path(), "head"),
-        colorize_reference_with(dir.path(), "head-fold"),
+        colorize_reference_at(dir.path(), "head", 96),
+        colorize_reference_at(dir.path(), "head-fold", 96),
     ];
     // The same function: at most one level apart anywhere (float rounding), and colourful.
     let largest = results[0]

@@ -14,7 +14,8 @@ float16: weights and arithmetic in float16 for GPUs, inputs and outputs kept flo
 still follows the DDColor contract.
 fold: the same function with far less work: DDColor's colour head (100 query maps at full
 resolution, then a 1×1 convolution down to a/b) folded into two maps (fold.py says why that is
-exact). `--fold` folds first, then quantizes.
+exact), and its 3×3 convolutions in Winograd form (winograd.py). `--fold` folds the head first,
+then quantizes.
 
 Prints the `tinct models import` command that registers the result as a variant of its parent
 (the manifest then names the parent's SHA-256, the method and the calibration set). Measure a
@@ -108,10 +109,15 @@ def main():
         if args.method == "fold" or args.fold:
             source = args.out if args.method == "fold" else os.path.join(tmp, "folded.onnx")
             try:
-                difference = fold.fold(args.model, source, args.size)
+                # int8 keeps its convolutions direct: Winograd-transformed values need a wider
+                # range than 8 bits hold.
+                difference = fold.fold(args.model, source, args.size,
+                                       winograd_convolutions=args.method == "fold")
             except fold.NotFoldable as e:
                 sys.exit(f"cannot fold {args.model}: {e}")
-            print(f"folded the colour head; largest difference from the parent {difference:.1e} "
+            rewritten = "folded the colour head" + (
+                ", 3×3 convolutions in Winograd form" if args.method == "fold" else "")
+            print(f"{rewritten}; largest difference from the parent {difference:.1e} "
                   f"(relative to its largest output)")
         if args.method == "int8":
             files = photos(args.calibration, args.images)
@@ -123,7 +129,8 @@ def main():
             method = "float16 weights and arithmetic, float32 inputs and outputs (onnxruntime 1.31.1)"
             calibration = "none"
         else:
-            method = "float32, colour head folded (exact up to float rounding)"
+            method = ("float32, colour head folded, 3×3 convolutions in Winograd form "
+                      "(exact up to float rounding)")
             calibration = "none"
         if args.fold and args.method != "fold":
             method = f"colour head folded, then {method}"

@@ -79,15 +79,21 @@ def conv_graph(name, input_name, output_channels, batch, size):
 def head_graph():
     """A small graph that ends the way DDColor does (what tools/quantize/fold.py folds): image
     features made by a ReLU'd 1×1 convolution, a ×4 pixel shuffle and a 2×2 blur; five colour
-    queries made from the pooled picture; one map per query (einsum); the maps and the input
-    joined and mixed to a/b by a 1×1 convolution. Dynamic N and S (S a multiple of 4)."""
+    queries made from the picture (at S/16 through a 64-channel 3×3 convolution, which fold.py
+    computes in Winograd form, then pooled); one map per query (einsum); the maps and the input
+    joined and mixed to a/b by a 1×1 convolution. Dynamic N and S (S a multiple of 16; at
+    S = 96 the 3×3 convolution's 6 × 6 input is not a whole number of Winograd blocks)."""
     rng = np.random.default_rng(13)
-    width, queries, block = 8, 5, 4
+    width, queries, block, context = 8, 5, 4, 64
     arrays = {
         "stem_w": rng.standard_normal((width, 3, block, block)) * 0.3,
         "stem_b": rng.standard_normal(width) * 0.1,
         "shuf_w": rng.standard_normal((width * block * block, width, 1, 1)) * 0.4,
         "shuf_b": rng.standard_normal(width * block * block) * 0.1,
+        "down_w": rng.standard_normal((context, width, block, block)) * 0.2,
+        "down_b": rng.standard_normal(context) * 0.1,
+        "context_w": rng.standard_normal((width, context, 3, 3)) * 0.1,
+        "context_b": rng.standard_normal(width) * 0.1,
         "query_scale": rng.standard_normal((queries, width)),
         "query_shift": rng.standard_normal((queries, width)) * 0.5,
         "refine_w": rng.standard_normal((2, queries + 3, 1, 1)) * 6.0,
@@ -105,7 +111,12 @@ def head_graph():
         helper.make_node("DepthToSpace", ["wide_relu"], ["shuffled"], blocksize=block, mode="CRD"),
         helper.make_node("Pad", ["shuffled", "pads"], ["padded"], mode="edge"),
         helper.make_node("AveragePool", ["padded"], ["image_features"], kernel_shape=[2, 2], strides=[1, 1]),
-        helper.make_node("GlobalAveragePool", ["features"], ["pooled"]),
+        helper.make_node("Conv", ["features", "down_w", "down_b"], ["down"], strides=[block, block]),
+        helper.make_node("Relu", ["down"], ["down_relu"]),
+        helper.make_node("Conv", ["down_relu", "context_w", "context_b"], ["context"],
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["context"], ["context_relu"]),
+        helper.make_node("GlobalAveragePool", ["context_relu"], ["pooled"]),
         helper.make_node("Reshape", ["pooled", "pooled_shape"], ["pooled_row"]),
         helper.make_node("Mul", ["pooled_row", "query_scale"], ["scaled"]),
         helper.make_node("Add", ["scaled", "query_shift"], ["colour_queries"]),
