@@ -109,50 +109,91 @@ def winograd_nodes(graph, conv, weight, bias, prefix, size=None):
     back."""
     out_channels, in_channels = weight.shape[:2]
     name = lambda n: prefix + n  # noqa: E731
+
+    def constants(**arrays):
+        graph.initializer.extend(numpy_helper.from_array(v, name(k)) for k, v in arrays.items())
+
     # Bᵀ d B for position ξ = (i, j) is the 6×6 kernel K[a, b] = Bᵀ[i, a] · Bᵀ[j, b].
     transform = np.einsum("ia,jb->ijab", B_T, B_T).reshape(POSITIONS, 1, BLOCK, BLOCK)
-    constants = {
-        "input_transform": np.tile(transform, (in_channels, 1, 1, 1)).astype(np.float32),
+    constants(
+        input_transform=np.tile(transform, (in_channels, 1, 1, 1)).astype(np.float32),
         # U[ξ, o, c] = (G g[o, c] Gᵀ)[ξ]
-        "kernels": np.einsum("ik,ockl,jl->ijoc", G, weight.astype(np.float64), G)
-                     .reshape(POSITIONS, out_channels, in_channels).astype(np.float32),
+        kernels=np.einsum("ik,ockl,jl->ijoc", G, weight.astype(np.float64), G)
+        .reshape(POSITIONS, out_channels, in_channels).astype(np.float32),
         # Y[(r, s)] = Σ Aᵀ[r, i] Aᵀ[s, j] M[(i, j)]
-        "output_transform": np.einsum("ri,sj->rsij", A_T, A_T)
-                              .reshape(TILE * TILE, POSITIONS).astype(np.float32),
-        "split_positions": np.array([0, in_channels, POSITIONS, -1], dtype=np.int64),
-        "join_channels": np.array([0, POSITIONS, -1], dtype=np.int64),
-        "blocks_head": np.array([0, TILE, TILE, out_channels], dtype=np.int64),
-        "output_head": np.array([0, out_channels], dtype=np.int64),
-        "two": np.array([2], dtype=np.int64),
-        "four": np.array([4], dtype=np.int64),
-        "tile": np.array(TILE, dtype=np.int64),
-        "border": np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64),
-        "zeros": np.array([0, 0, 0, 0, 0, 0], dtype=np.int64),
-        "start": np.array([0, 0], dtype=np.int64),
-        "spatial_axes": np.array([2, 3], dtype=np.int64),
-    }
+        output_transform=np.einsum("ri,sj->rsij", A_T, A_T)
+        .reshape(TILE * TILE, POSITIONS).astype(np.float32),
+        split_positions=np.array([0, in_channels, POSITIONS, -1], dtype=np.int64),
+        join_channels=np.array([0, POSITIONS, -1], dtype=np.int64),
+    )
     if bias is not None:
-        constants["bias"] = bias.astype(np.float32).reshape(1, out_channels, 1, 1)
-    graph.initializer.extend(numpy_helper.from_array(v, name(k)) for k, v in constants.items())
-    x = conv.input[0]
-    if size is not None and size[0] % TILE == 0 and size[1] % TILE == 0:
-        return static_size_nodes(graph, conv, in_channels, out_channels, size, bias is not None,
-                                 name)
-    nodes = [
-        # Padding: 1 all round as the convolution had, plus (−H mod 4) / (−W mod 4) below and
-        # right so that the blocks cover the image.
-        helper.make_node("Shape", [x], [name("shape")]),
-        helper.make_node("Slice", [name("shape"), name("two"), name("four")], [name("size")]),
-        helper.make_node("Neg", [name("size")], [name("negative_size")]),
-        helper.make_node("Mod", [name("negative_size"), name("tile")], [name("extra")]),
-        helper.make_node("Concat", [name("zeros"), name("extra")], [name("extra_pads")], axis=0),
-        helper.make_node("Add", [name("border"), name("extra_pads")], [name("pads")]),
-        helper.make_node("Pad", [x, name("pads")], [name("padded")], mode="constant"),
-        helper.make_node("Add", [name("size"), name("extra")], [name("covered")]),
-        helper.make_node("Div", [name("covered"), name("tile")], [name("blocks")]),
+        constants(bias=bias.astype(np.float32).reshape(1, out_channels, 1, 1))
+    output = name("unbiased") if bias is not None else conv.output[0]
+    fixed = size is not None and size[0] % TILE == 0 and size[1] % TILE == 0
+    if fixed:
+        height, width = size
+        constants(
+            tiles_shape=np.array([0, TILE, TILE, out_channels, height // TILE, width // TILE],
+                                 dtype=np.int64),
+            image_shape=np.array([0, out_channels, height, width], dtype=np.int64),
+        )
+        nodes = block_products(name, conv.input[0], in_channels, pads=[1, 1, 1, 1]) + [
+            helper.make_node("Reshape", [name("tiles"), name("tiles_shape")], [name("tiled")]),
+            helper.make_node("Transpose", [name("tiled")], [name("placed")],
+                             perm=[0, 3, 4, 1, 5, 2]),
+            helper.make_node("Reshape", [name("placed"), name("image_shape")], [output]),
+        ]
+    else:
+        constants(
+            blocks_head=np.array([0, TILE, TILE, out_channels], dtype=np.int64),
+            output_head=np.array([0, out_channels], dtype=np.int64),
+            two=np.array([2], dtype=np.int64),
+            four=np.array([4], dtype=np.int64),
+            tile=np.array(TILE, dtype=np.int64),
+            border=np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64),
+            zeros=np.array([0, 0, 0, 0, 0, 0], dtype=np.int64),
+            start=np.array([0, 0], dtype=np.int64),
+            spatial_axes=np.array([2, 3], dtype=np.int64),
+        )
+        x = conv.input[0]
+        nodes = [
+            # Padding: 1 all round as the convolution had, plus (−H mod 4) / (−W mod 4) below
+            # and right so that the blocks cover the image.
+            helper.make_node("Shape", [x], [name("shape")]),
+            helper.make_node("Slice", [name("shape"), name("two"), name("four")], [name("size")]),
+            helper.make_node("Neg", [name("size")], [name("negative_size")]),
+            helper.make_node("Mod", [name("negative_size"), name("tile")], [name("extra")]),
+            helper.make_node("Concat", [name("zeros"), name("extra")], [name("extra_pads")],
+                             axis=0),
+            helper.make_node("Add", [name("border"), name("extra_pads")], [name("pads")]),
+            helper.make_node("Pad", [x, name("pads")], [name("padded")], mode="constant"),
+            helper.make_node("Add", [name("size"), name("extra")], [name("covered")]),
+            helper.make_node("Div", [name("covered"), name("tile")], [name("blocks")]),
+        ] + block_products(name, name("padded"), in_channels, pads=[0, 0, 0, 0]) + [
+            # [N, 16, O·blocks] → [N, 4, 4, O, h/4, w/4] → [N, O, h/4, 4, w/4, 4] → cropped
+            helper.make_node("Concat", [name("blocks_head"), name("blocks")],
+                             [name("tiles_shape")], axis=0),
+            helper.make_node("Reshape", [name("tiles"), name("tiles_shape")], [name("tiled")]),
+            helper.make_node("Transpose", [name("tiled")], [name("placed")],
+                             perm=[0, 3, 4, 1, 5, 2]),
+            helper.make_node("Concat", [name("output_head"), name("covered")],
+                             [name("covered_shape")], axis=0),
+            helper.make_node("Reshape", [name("placed"), name("covered_shape")], [name("image")]),
+            helper.make_node("Slice", [name("image"), name("start"), name("size"),
+                                       name("spatial_axes")], [output]),
+        ]
+    if bias is not None:
+        nodes.append(helper.make_node("Add", [output, name("bias")], [conv.output[0]]))
+    return nodes
+
+
+def block_products(name, source, in_channels, pads):
+    """From the (padded) input to `tiles`: each 4×4 output block's 16 values, [N, 16, O·blocks]."""
+    return [
         # V = Bᵀ d B: [N, C·36, h/4, w/4] → [N, 36, C, blocks]
-        helper.make_node("Conv", [name("padded"), name("input_transform")], [name("transformed")],
-                         kernel_shape=[BLOCK, BLOCK], strides=[TILE, TILE], group=in_channels),
+        helper.make_node("Conv", [source, name("input_transform")], [name("transformed")],
+                         kernel_shape=[BLOCK, BLOCK], strides=[TILE, TILE], pads=pads,
+                         group=in_channels),
         helper.make_node("Reshape", [name("transformed"), name("split_positions")],
                          [name("by_channel")]),
         helper.make_node("Transpose", [name("by_channel")], [name("by_position")],
@@ -160,50 +201,6 @@ def winograd_nodes(graph, conv, weight, bias, prefix, size=None):
         # M_ξ = U_ξ · V_ξ: [N, 36, O, blocks]
         helper.make_node("MatMul", [name("kernels"), name("by_position")], [name("products")]),
         helper.make_node("Reshape", [name("products"), name("join_channels")], [name("joined")]),
-        # Aᵀ M A: [N, 16, O·blocks] → [N, 4, 4, O, h/4, w/4] → [N, O, h/4, 4, w/4, 4]
+        # Aᵀ M A
         helper.make_node("MatMul", [name("output_transform"), name("joined")], [name("tiles")]),
-        helper.make_node("Concat", [name("blocks_head"), name("blocks")], [name("tiles_shape")],
-                         axis=0),
-        helper.make_node("Reshape", [name("tiles"), name("tiles_shape")], [name("tiled")]),
-        helper.make_node("Transpose", [name("tiled")], [name("placed")], perm=[0, 3, 4, 1, 5, 2]),
-        helper.make_node("Concat", [name("output_head"), name("covered")], [name("covered_shape")],
-                         axis=0),
-        helper.make_node("Reshape", [name("placed"), name("covered_shape")], [name("image")]),
-        helper.make_node("Slice", [name("image"), name("start"), name("size"),
-                                   name("spatial_axes")], [name("cropped")]),
     ]
-    if bias is None:
-        nodes.append(helper.make_node("Identity", [name("cropped")], [conv.output[0]]))
-    else:
-        nodes.append(helper.make_node("Add", [name("cropped"), name("bias")], [conv.output[0]]))
-    return nodes
-
-
-def static_size_nodes(graph, conv, in_channels, out_channels, size, with_bias, name):
-    """The same for an input of a fixed size that the blocks cover: no padding, no cropping."""
-    height, width = size
-    graph.initializer.extend([
-        numpy_helper.from_array(np.array([0, TILE, TILE, out_channels, height // TILE,
-                                          width // TILE], dtype=np.int64), name("tiles_shape")),
-        numpy_helper.from_array(np.array([0, out_channels, height, width], dtype=np.int64),
-                                name("image_shape")),
-    ])
-    placed = name("image") if with_bias else conv.output[0]
-    nodes = [
-        helper.make_node("Conv", [conv.input[0], name("input_transform")], [name("transformed")],
-                         kernel_shape=[BLOCK, BLOCK], strides=[TILE, TILE], pads=[1, 1, 1, 1],
-                         group=in_channels),
-        helper.make_node("Reshape", [name("transformed"), name("split_positions")],
-                         [name("by_channel")]),
-        helper.make_node("Transpose", [name("by_channel")], [name("by_position")],
-                         perm=[0, 2, 1, 3]),
-        helper.make_node("MatMul", [name("kernels"), name("by_position")], [name("products")]),
-        helper.make_node("Reshape", [name("products"), name("join_channels")], [name("joined")]),
-        helper.make_node("MatMul", [name("output_transform"), name("joined")], [name("tiles")]),
-        helper.make_node("Reshape", [name("tiles"), name("tiles_shape")], [name("tiled")]),
-        helper.make_node("Transpose", [name("tiled")], [name("placed")], perm=[0, 3, 4, 1, 5, 2]),
-        helper.make_node("Reshape", [name("placed"), name("image_shape")], [placed]),
-    ]
-    if with_bias:
-        nodes.append(helper.make_node("Add", [placed, name("bias")], [conv.output[0]]))
-    return nodes
