@@ -14,8 +14,8 @@ folded graph applies M = W_q·Q to the ReLU's output before the shuffle, per shu
     out = blur(pad(depth_to_space(M · relu(conv(h))))) + conv1x1(x, W_x) + bias
 
 At S = 512 that removes a 13-GFLOP einsum, the shuffle of 4,096 channels at 128 × 128 and the blur
-of 256 channels at 512 × 512. With `winograd` (the default for float32 variants), the decoder's 3×3
-convolutions are then computed in Winograd form (winograd.py): a quarter of their multiplications.
+of 256 channels at 512 × 512. Unless `winograd_convolutions` is off (int8 variants), the decoder's
+3×3 convolutions are then computed in Winograd form (winograd.py): a quarter of their multiplications.
 The result equals the original up to float rounding; `fold` checks that on random inputs before it
 writes anything.
 """
@@ -44,7 +44,7 @@ TOLERANCE = 1e-4
 
 def fold(model_path, out_path, check_size=64, winograd_convolutions=True):
     """Writes the folded graph of `model_path` to `out_path` (its 3×3 convolutions in Winograd
-    form too, unless told otherwise: int8 gains nothing from it); returns the largest difference
+    form too, unless told otherwise: int8 variants keep them direct); returns the largest difference
     from the original on random inputs at S = `check_size` (or the graph's fixed size),
     relative to the largest output. Refuses (NotFoldable) to write a graph that differs."""
     import onnxruntime as ort
