@@ -16,7 +16,8 @@ type Reply = Result<Vec<f32>>;
 /// Most input pixels that run together in one batch. Batching helps small inputs and hurts
 /// large ones, whose working memory no longer fits the caches: on two cores, batches of 4 ran
 /// Tinct-mini at S = 256 1.16× as fast as one at a time, DDColor-tiny at S = 512 0.82× as fast
-/// (docs/benchmarks.md). So S = 256 batches up to 4, S = 512 and larger run one at a time.
+/// (docs/benchmarks.md). So S = 256 batches up to 4, S = 320 and 352 two, S = 384 and larger
+/// run one at a time.
 const BATCH_PIXELS: u64 = 4 * 256 * 256;
 
 /// How many images of `size` may run together, within `max_batch`.

@@ -214,8 +214,9 @@ pub struct Common {
     /// one image alone waits longer); see docs/benchmarks.md, "CPU settings".
     #[arg(long, env = "TINCT_WORKERS", default_value_t = 1, global = true)]
     pub workers: usize,
-    /// Most images of the same input size run together in one batch; inputs of 512 px and
-    /// more always run one at a time (batching them was slower, docs/benchmarks.md).
+    /// Most images of the same input size run together in one batch; a batch holds at most
+    /// 4 × 256² input pixels, so inputs of 384 px and more run one at a time (batching them was
+    /// slower, docs/benchmarks.md).
     #[arg(long, env = "TINCT_MAX_BATCH", default_value_t = 4, global = true)]
     pub max_batch: usize,
     /// Largest image accepted, in pixels (width × height).

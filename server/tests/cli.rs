@@ -305,13 +305,8 @@ fn models_import_checks_the_file_and_list_shows_it() {
     );
 }
 
-/// The reference photo coloured by `model` (at the test graphs' size, 64) with `tinct colorize`.
-fn colorize_reference_with(dir: &Path, model: &str) -> image::RgbImage {
-    colorize_reference_at(dir, model, 64)
-}
-
-/// The same at input size `size`.
-fn colorize_reference_at(dir: &Path, model: &str, size: u32) -> image::RgbImage {
+/// The reference photo coloured by `model` at input size `size` with `tinct colorize`.
+fn colorize_reference(dir: &Path, model: &str, size: u32) -> image::RgbImage {
     let input = test_data("reference_input.png");
     let out_dir = dir.join(model);
     let out = tinct(
@@ -402,8 +397,8 @@ fn an_int8_variant_is_registered_with_its_parent_and_colours_like_it() {
 
     // The engine runs the quantized graph, and its colours stay close to the parent's.
     let results = [
-        colorize_reference_with(dir.path(), "tiny"),
-        colorize_reference_with(dir.path(), "tiny-int8"),
+        colorize_reference(dir.path(), "tiny", 64),
+        colorize_reference(dir.path(), "tiny-int8", 64),
     ];
     let differences: Vec<f64> = results[0]
         .as_raw()
@@ -455,8 +450,8 @@ fn a_folded_variant_is_another_file_that_colours_exactly_like_its_parent() {
     // At S = 96 the Winograd-form convolution's 6 × 6 input is padded to whole blocks and its
     // output cropped back.
     let results = [
-        colorize_reference_at(dir.path(), "head", 96),
-        colorize_reference_at(dir.path(), "head-fold", 96),
+        colorize_reference(dir.path(), "head", 96),
+        colorize_reference(dir.path(), "head-fold", 96),
     ];
     // The same function: at most one level apart anywhere (float rounding), and colourful.
     let largest = results[0]
